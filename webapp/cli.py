@@ -1,0 +1,81 @@
+"""Operator commands: ``flask clients ...``, ``flask jobs ...``, ``flask queue ...``,
+``flask admin ensure-secrets``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+clients_cli = AppGroup("clients", help="Manage API clients (keys for the job API).")
+jobs_cli = AppGroup("jobs", help="Operate on video jobs.")
+
+
+@clients_cli.command("create")
+@click.argument("name")
+def create_client(name: str) -> None:
+    """Create a client and print its API key (shown once)."""
+    from webapp.clients import service
+
+    new = service.create_client(name)
+    click.echo(f"Created client {new.client.id} ({new.client.name}).")
+    click.echo("API key (shown once, store it now):")
+    click.echo(new.key)
+
+
+@clients_cli.command("list")
+def list_clients() -> None:
+    """List clients with their key prefix and state."""
+    from webapp.clients import service
+
+    for client in service.list_clients():
+        state = "revoked" if client.revoked_at else "active"
+        click.echo(f"{client.id}\t{client.name}\t{client.key_prefix}…\t{state}")
+
+
+@clients_cli.command("revoke")
+@click.argument("client_id", type=int)
+def revoke_client(client_id: int) -> None:
+    """Revoke a client's key; its requests then get 401."""
+    from webapp.clients import service
+
+    if service.revoke_client(client_id) is None:
+        raise click.ClickException(f"no client {client_id}")
+    click.echo(f"Revoked client {client_id}.")
+
+
+@jobs_cli.command("cleanup")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Delete final jobs older than this (default JOB_RETENTION_DAYS).",
+)
+def cleanup(days: int | None) -> None:
+    """Delete old final jobs and their files."""
+    from flask import current_app
+
+    from webapp.jobs import service
+
+    count = service.cleanup_old_jobs(days or current_app.config["JOB_RETENTION_DAYS"])
+    click.echo(f"Deleted {count} jobs.")
+
+
+@jobs_cli.command("retry")
+@click.argument("job_id")
+def retry(job_id: str) -> None:
+    """Send a failed job back to the queue (same id, history kept)."""
+    from webapp.jobs import service
+
+    try:
+        job = service.retry_job(job_id)
+    except LookupError:
+        raise click.ClickException(f"no job {job_id}") from None
+    except service.JobStateError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{job.id} is {job.status}.")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(clients_cli)
+    app.cli.add_command(jobs_cli)

@@ -1,0 +1,58 @@
+"""Send generation messages after commit; a broker outage never loses a job.
+
+The row is already committed when these run. If the broker is unreachable the row stays
+``queued`` with no ``dispatched_at`` and the reconciler sends it later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import dramatiq.errors
+import redis.exceptions
+from sqlalchemy import update
+
+from webapp.extensions import db
+from webapp.jobs.models import JobStatus, VideoJob
+from webapp.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+BROKER_ERRORS = (redis.exceptions.RedisError, dramatiq.errors.DramatiqError, OSError)
+
+
+def dispatch_jobs(job_ids: Iterable[str]) -> int:
+    """Send one message per job and stamp ``dispatched_at``; return how many were sent."""
+    from worker.actors import generate_video
+
+    sent: dict[str, str] = {}
+    for job_id in job_ids:
+        try:
+            message = generate_video.send(job_id)
+        except BROKER_ERRORS as exc:
+            log.warning("broker unavailable, job %s left for the reconciler: %s", job_id, exc)
+            break
+        sent[job_id] = message.message_id
+    if sent:
+        now = utcnow()
+        for job_id, message_id in sent.items():
+            db.session.execute(
+                update(VideoJob)
+                .where(VideoJob.id == job_id, VideoJob.status == JobStatus.QUEUED)
+                .values(dispatched_at=now, message_id=message_id)
+                .execution_options(synchronize_session=False)
+            )
+        db.session.commit()
+    return len(sent)
+
+
+def send_retry(job_id: str, delay_seconds: float) -> bool:
+    """Schedule another attempt; False when the broker is down (the lease expiry covers it)."""
+    from worker.actors import generate_video
+
+    try:
+        generate_video.send_with_options(args=(job_id,), delay=int(delay_seconds * 1000))
+    except BROKER_ERRORS as exc:
+        log.warning("could not schedule retry of %s: %s", job_id, exc)
+        return False
+    return True

@@ -1,0 +1,41 @@
+"""Logging: JSON lines in production (with request id / job id), plain text in development."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask, g, has_app_context, has_request_context
+
+
+class ContextFilter(logging.Filter):
+    """Adds ``request_id`` to every record made during a request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = (
+                g.get("request_id") if has_app_context() and has_request_context() else None
+            )
+        return True
+
+
+def configure_logging(app: Flask) -> None:
+    root = logging.getLogger()
+    if getattr(root, "_reelqueue_configured", False):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    if app.config["LOG_FORMAT"] == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(ContextFilter())
+    root.addHandler(handler)
+    root.setLevel(app.config["LOG_LEVEL"])
+    root._reelqueue_configured = True  # type: ignore[attr-defined]

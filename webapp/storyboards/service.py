@@ -1,0 +1,13 @@
+"""Storyboards: scenes created as one transaction, status derived from the scenes."""
+
+from __future__ import annotations
+
+from webapp.extensions import db
+from webapp.storyboards.models import Storyboard
+
+
+def get_storyboard(storyboard_id: str, *, client_id: int | None = None) -> Storyboard | None:
+    board = db.session.get(Storyboard, storyboard_id)
+    if board is None or (client_id is not None and board.client_id != client_id):
+        return None
+    return board

@@ -1,0 +1,90 @@
+"""Build the Dramatiq broker once, before any actor module is imported.
+
+``REDIS_URL`` set -> :class:`RedisBroker`; unset -> the embedded :class:`StubBroker`, whose
+messages are consumed by worker threads inside the web process (``make run``).
+Every message runs inside a fresh Flask app context (:class:`AppContext`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+class AppContext(Middleware):
+    """Push an app context per message, pop it afterwards (so each gets a clean DB session).
+
+    The app is the one bound with :func:`bind_app` (the web process binds its own in
+    ``create_app``); a standalone worker process creates one on first use.
+    """
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def _get_app(self) -> Flask:
+        if self.app is None:
+            with self._lock:
+                if self.app is None:
+                    from webapp import create_app
+
+                    self.app = create_app()
+        return self.app
+
+    def before_process_message(self, broker, message) -> None:
+        context = self._get_app().app_context()
+        context.push()
+        self._local.context = context
+
+    def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
+        context = getattr(self._local, "context", None)
+        if context is not None:
+            self._local.context = None
+            context.pop(exception)
+
+    after_skip_message = after_process_message
+
+
+def build_broker() -> dramatiq.Broker:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        new = RedisBroker(url=url, heartbeat_timeout=60_000, dead_message_ttl=86_400_000 * 7)
+    else:
+        new = StubBroker()
+        new.emit_after("process_boot")
+    context = AppContext()
+    new.add_middleware(context)
+    from worker.runtime import WorkerRuntime
+
+    new.add_middleware(WorkerRuntime(context._get_app))
+    dramatiq.set_broker(new)
+    return new
+
+
+def app_context_middleware(target: dramatiq.Broker | None = None) -> AppContext:
+    for middleware in (target or broker).middleware:
+        if isinstance(middleware, AppContext):
+            return middleware
+    raise LookupError("AppContext middleware missing")
+
+
+def bind_app(app: Flask) -> None:
+    """Run this process's actors inside ``app`` (called by ``create_app``)."""
+    app_context_middleware().app = app
+
+
+def is_embedded() -> bool:
+    return isinstance(broker, StubBroker)
+
+
+broker = build_broker()
