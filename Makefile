@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 8000
-export PORT
+HOST ?= 127.0.0.1
+export PORT HOST
 
 .PHONY: run test test-embedded test-services lint format bench clean help
 

@@ -95,12 +95,19 @@ def database_url(database_template, tmp_path) -> str:
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
+def app_overrides() -> dict:
+    """Override in a test module to change settings for its ``app``."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_overrides):
     app = create_app(
         TestConfig,
         SQLALCHEMY_DATABASE_URI=database_url,
         MEDIA_ROOT=str(tmp_path / "media"),
         REDIS_URL=os.environ.get("REDIS_URL"),
+        **app_overrides,
     )
     with app.app_context():
         if BACKEND == "services":

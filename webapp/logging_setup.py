@@ -38,4 +38,5 @@ def configure_logging(app: Flask) -> None:
     handler.addFilter(ContextFilter())
     root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     root._reelqueue_configured = True  # type: ignore[attr-defined]
