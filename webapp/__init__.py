@@ -37,6 +37,10 @@ def create_app(config: type | Mapping[str, Any] | None = None, **overrides: Any)
     register_request_hooks(app)
     register_cli(app)
 
+    from webapp.templating import register_template_helpers
+
+    register_template_helpers(app)
+
     from worker.broker import bind_app
 
     bind_app(app)
@@ -55,18 +59,24 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp.admin.views import bp as admin_api_bp
+    from webapp.dashboard import bp as dashboard_bp
     from webapp.health import bp as health_bp
     from webapp.jobs.views import bp as jobs_bp
 
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(admin_api_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(health_bp)
 
 
 def register_request_hooks(app: Flask) -> None:
     from webapp.errors import register_error_handlers
     from webapp.requests import register_request_id
+    from webapp.security import register_security_headers
 
     register_request_id(app)
+    register_security_headers(app)
     register_error_handlers(app)
 
 

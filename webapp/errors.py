@@ -34,6 +34,10 @@ def register_error_handlers(app: Flask) -> None:
             return error_response(from_http_exception(exc))
         if wants_json():
             return jsonify({"error": exc.description or exc.name}), exc.code
+        if exc.code and exc.code >= 400 and request.path.startswith("/dashboard"):
+            return render_template(
+                "error.html", status=exc.code, message=exc.description or exc.name
+            ), exc.code
         return exc
 
     @app.errorhandler(OperationalError)

@@ -1,6 +1,6 @@
 """Import every model so metadata (and Alembic autogenerate) sees all tables."""
 
-from webapp.admin.models import AuditEvent
+from webapp.admin.models import AdminSession, AuditEvent
 from webapp.api.models import IdempotencyRecord
 from webapp.clients.models import ApiClient
 from webapp.jobs.models import JobAttempt, VideoJob
@@ -8,6 +8,7 @@ from webapp.storyboards.models import Storyboard
 from webapp.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
+    "AdminSession",
     "ApiClient",
     "AuditEvent",
     "IdempotencyRecord",

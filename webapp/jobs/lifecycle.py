@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, update
 
 from webapp.extensions import db
 from webapp.jobs.models import JobAttempt, JobStatus, VideoJob
+from webapp.jobs.signatures import error_signature
 from webapp.timeutil import utcnow
 
 
@@ -173,6 +174,7 @@ def fail_exhausted(job_id: str) -> bool:
             updated_at=now,
             error_code="worker_lost",
             error_message=WORKER_LOST_MESSAGE,
+            error_signature=error_signature("WorkerLost", "worker_lost", WORKER_LOST_MESSAGE),
             job_metadata={**(job.job_metadata or {}), "error": context},
         )
         .execution_options(synchronize_session=False)
@@ -260,6 +262,7 @@ def record_failure(
     values: dict[str, Any] = {
         "error_code": error.code,
         "error_message": error.message,
+        "error_signature": error_signature(error.name, error.code, error.message),
         "job_metadata": {**(job.job_metadata or {}), "error": context},
         "updated_at": now,
     }

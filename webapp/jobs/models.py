@@ -50,6 +50,8 @@ class VideoJob(db.Model):
     provider_job_id: Mapped[str | None] = mapped_column(String(128))
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # name + code + normalised message of the latest failure; the failed-jobs page groups by it
+    error_signature: Mapped[str | None] = mapped_column(String(64))
     # The seed's job metadata: {"error": {name, message, stack, code, timestamp,
     # attemptsMade, provider}} for the latest failed attempt.
     job_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
@@ -88,6 +90,7 @@ class VideoJob(db.Model):
         Index("ix_video_jobs_status_completed", "status", "completed_at"),
         Index("ix_video_jobs_created_at", "created_at"),
         Index("ix_video_jobs_provider_id", "provider", "id"),
+        Index("ix_video_jobs_status_signature", "status", "error_signature"),
     )
 
     @property

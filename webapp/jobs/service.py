@@ -188,6 +188,23 @@ def delete_job(job_id: str, *, client_id: int | None = None) -> bool:
     return True
 
 
+def _retry_values(now) -> dict:
+    return {
+        "status": JobStatus.QUEUED,
+        "progress": 0,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "dispatched_at": None,
+        "completed_at": None,
+        "error_code": None,
+        "error_message": None,
+        "error_signature": None,
+        "provider_job_id": None,
+        "max_attempts": VideoJob.attempts + current_app.config["JOB_MAX_ATTEMPTS"],
+        "updated_at": now,
+    }
+
+
 def retry_job(job_id: str) -> VideoJob:
     """Operator retry: a failed (or lease-expired) job goes back to queued with the same id.
 
@@ -204,19 +221,7 @@ def retry_job(job_id: str) -> VideoJob:
     result = db.session.execute(
         update(VideoJob)
         .where(VideoJob.id == job_id, retryable)
-        .values(
-            status=JobStatus.QUEUED,
-            progress=0,
-            lease_owner=None,
-            lease_expires_at=None,
-            dispatched_at=None,
-            completed_at=None,
-            error_code=None,
-            error_message=None,
-            provider_job_id=None,
-            max_attempts=VideoJob.attempts + current_app.config["JOB_MAX_ATTEMPTS"],
-            updated_at=now,
-        )
+        .values(**_retry_values(now))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -225,6 +230,32 @@ def retry_job(job_id: str) -> VideoJob:
         raise JobStateError(f"Job is {job.status}; only failed or stalled jobs can be retried.")
     dispatch_jobs([job_id])
     return job
+
+
+def retry_failed(job_ids: list[str], *, batch: int = 500) -> list[str]:
+    """Retry many failed jobs, a batch per transaction; returns the ids that were retried."""
+    retried: list[str] = []
+    for start in range(0, len(job_ids), batch):
+        chunk = job_ids[start : start + batch]
+        ids = list(
+            db.session.scalars(
+                select(VideoJob.id).where(
+                    VideoJob.id.in_(chunk), VideoJob.status == JobStatus.FAILED
+                )
+            )
+        )
+        if not ids:
+            continue
+        db.session.execute(
+            update(VideoJob)
+            .where(VideoJob.id.in_(ids), VideoJob.status == JobStatus.FAILED)
+            .values(**_retry_values(utcnow()))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        dispatch_jobs(ids)
+        retried += ids
+    return retried
 
 
 def cleanup_old_jobs(days: int, *, batch: int = 500) -> int:
