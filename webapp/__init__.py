@@ -69,6 +69,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(health_bp)
 
+    from webapp.metrics import init_metrics
+
+    init_metrics(app)
+
 
 def register_request_hooks(app: Flask) -> None:
     from webapp.errors import register_error_handlers

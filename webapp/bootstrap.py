@@ -51,6 +51,7 @@ def main() -> None:
         print(banner(), flush=True)
         return
     instance = instance_dir()
+    instance.mkdir(parents=True, exist_ok=True)
     if not os.environ.get("SECRET_KEY"):
         ensure_secret_file(instance / "secret_key")
     if not os.environ.get("ADMIN_API_KEY"):

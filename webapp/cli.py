@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 clients_cli = AppGroup("clients", help="Manage API clients (keys for the job API).")
 jobs_cli = AppGroup("jobs", help="Operate on video jobs.")
+queue_cli = AppGroup("queue", help="Inspect the queue.")
 
 
 @clients_cli.command("create")
@@ -76,6 +77,53 @@ def retry(job_id: str) -> None:
     click.echo(f"{job.id} is {job.status}.")
 
 
+@jobs_cli.command("requeue-stuck")
+def requeue_stuck() -> None:
+    """Return jobs with expired leases to the queue (or fail them at max attempts)."""
+    from worker.maintenance import ReconcileReport, recover_expired_leases
+
+    report = ReconcileReport()
+    recover_expired_leases(report)
+    click.echo(f"Requeued {len(report.requeued)}, failed {len(report.failed)}.")
+
+
+@jobs_cli.command("reconcile")
+def reconcile() -> None:
+    """Run one reconciler pass now (lost messages, expired leases, retention)."""
+    from worker.maintenance import reconcile_once
+
+    report = reconcile_once()
+    if not report.ran:
+        raise click.ClickException("another reconciler pass is running; try again")
+    click.echo(
+        f"Requeued {len(report.requeued)}, failed {len(report.failed)}, "
+        f"re-dispatched {len(report.redispatched)}, cleaned {report.cleaned}."
+    )
+
+
+@queue_cli.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the admin API's JSON.")
+def queue_stats(as_json: bool) -> None:
+    """Queue depth, job counts, workers and health."""
+    import json
+
+    from webapp.admin.queue_stats import collect
+
+    stats = collect()
+    if as_json:
+        click.echo(json.dumps(stats.as_dict(), indent=2, default=str))
+        return
+    click.echo(f"broker: {stats.broker}  healthy: {stats.healthy} {'; '.join(stats.reasons)}")
+    for queue in stats.queues:
+        click.echo(
+            f"  {queue.name:<14} waiting={queue.waiting} delayed={queue.delayed} "
+            f"in_flight={queue.in_flight} dead={queue.dead_lettered}"
+        )
+    click.echo("  jobs: " + " ".join(f"{k}={v}" for k, v in stats.jobs.items()))
+    click.echo(f"  workers: {len(stats.workers)}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(clients_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(queue_cli)

@@ -32,7 +32,8 @@ def dispatch_jobs(job_ids: Iterable[str]) -> int:
         except BROKER_ERRORS as exc:
             log.warning("broker unavailable, job %s left for the reconciler: %s", job_id, exc)
             break
-        sent[job_id] = message.message_id
+        # Redis stores each enqueued copy under its own id (``redis_message_id``).
+        sent[job_id] = message.options.get("redis_message_id", message.message_id)
     if sent:
         now = utcnow()
         for job_id, message_id in sent.items():
