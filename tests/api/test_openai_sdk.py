@@ -52,3 +52,13 @@ def test_sdk_delete(sdk):
     deleted = sdk.videos.delete(video.id)
     assert deleted.deleted is True
     assert deleted.id == video.id
+
+
+def test_create_and_poll_then_download_with_the_sdk(sdk, worker, tmp_path):
+    video = sdk.videos.create_and_poll(prompt="a kite in the wind", seconds="1", size="320x180",
+                                       poll_interval_ms=100)
+    assert video.status == "completed"
+    assert video.progress == 100
+    path = tmp_path / "kite.mp4"
+    sdk.videos.download_content(video.id).write_to_file(path)
+    assert path.read_bytes()[4:8] == b"ftyp"
