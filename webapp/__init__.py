@@ -63,8 +63,12 @@ def register_blueprints(app: Flask) -> None:
     from webapp.dashboard import bp as dashboard_bp
     from webapp.health import bp as health_bp
     from webapp.jobs.views import bp as jobs_bp
+    from webapp.storyboards.views import bp as storyboards_bp
+    from webapp.webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(storyboards_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(admin_api_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(health_bp)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from webapp.api.errors import ApiError, error_response, from_http_exception
@@ -41,7 +41,7 @@ def register_error_handlers(app: Flask) -> None:
         return exc
 
     @app.errorhandler(OperationalError)
-    @app.errorhandler(DBAPIError)
+    @app.errorhandler(InterfaceError)
     def database_down(exc: Exception):
         _rollback()
         log.error("database unavailable: %s", type(exc).__name__)

@@ -13,6 +13,8 @@ from worker.broker import broker  # noqa: F401  (the broker must exist before ac
 
 VIDEO_QUEUE = "videos"
 MAINTENANCE_QUEUE = "maintenance"
+STORYBOARD_QUEUE = "storyboards"
+WEBHOOK_QUEUE = "webhooks"
 
 
 @dramatiq.actor(queue_name=VIDEO_QUEUE, max_retries=0, time_limit=Config.JOB_TIME_LIMIT * 1000)
@@ -29,3 +31,19 @@ def reconcile() -> None:
     from worker.maintenance import reconcile_once
 
     reconcile_once()
+
+
+@dramatiq.actor(queue_name=STORYBOARD_QUEUE, max_retries=0, time_limit=Config.JOB_TIME_LIMIT * 1000)
+def compile_storyboard(storyboard_id: str) -> None:
+    """Join a storyboard's completed scenes into one film."""
+    from worker.compile import compile_storyboard as run
+
+    run(storyboard_id)
+
+
+@dramatiq.actor(queue_name=WEBHOOK_QUEUE, max_retries=0, time_limit=60_000)
+def deliver_webhook(delivery_id: int) -> None:
+    """One delivery attempt of a webhook event to one endpoint."""
+    from webapp.webhooks.delivery import attempt_delivery
+
+    attempt_delivery(delivery_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -36,6 +37,8 @@ class ReconcileReport:
     failed: list[str] = field(default_factory=list)
     redispatched: list[str] = field(default_factory=list)
     cleaned: int = 0
+    webhooks: int = 0
+    compiles: int = 0
     seconds: float = 0.0
 
 
@@ -52,6 +55,8 @@ def reconcile_once() -> ReconcileReport:
         report = ReconcileReport(ran=True)
         recover_expired_leases(report)
         redispatch_lost(report)
+        report.webhooks = resend_webhooks()
+        report.compiles = resend_compiles()
         report.cleaned = cleanup(config["JOB_RETENTION_DAYS"])
         report.seconds = time.monotonic() - started
     if report.requeued or report.failed or report.redispatched or report.cleaned:
@@ -159,6 +164,39 @@ def missing_messages(rows) -> set[str]:
         pipe.hexists(f"{prefix}.DQ.msgs", row.message_id)
     found = pipe.execute()
     return {row.message_id for i, row in enumerate(rows) if not (found[2 * i] or found[2 * i + 1])}
+
+
+def resend_webhooks() -> int:
+    from webapp.webhooks.delivery import resend_due
+
+    return resend_due()
+
+
+def resend_compiles() -> int:
+    """Storyboards whose compile message was lost or whose compiling worker died."""
+    from webapp.storyboards.models import Storyboard
+    from webapp.storyboards.service import send_compile
+
+    stale = utcnow() - timedelta(seconds=float(current_app.config["JOB_LEASE_SECONDS"]) * 5)
+    ids = list(
+        db.session.scalars(
+            select(Storyboard.id)
+            .where(
+                Storyboard.compile_status.in_(["queued", "running"]), Storyboard.updated_at < stale
+            )
+            .limit(BATCH)
+        )
+    )
+    for storyboard_id in ids:
+        db.session.execute(
+            update(Storyboard)
+            .where(Storyboard.id == storyboard_id)
+            .values(compile_status="queued", updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        send_compile(storyboard_id)
+    return len(ids)
 
 
 def cleanup(retention_days: int) -> int:

@@ -144,6 +144,10 @@ def run_job(job_id: str) -> str:
         retention_days=config["JOB_RETENTION_DAYS"],
     ):
         log.info("job %s completed", job_id)
+        if job.storyboard_id:
+            from webapp.storyboards.service import scene_completed
+
+            scene_completed(job.storyboard_id)
         return "completed"
     current = lifecycle.current_status(job_id)
     if current is None or current != "completed":

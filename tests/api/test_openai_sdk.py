@@ -55,8 +55,9 @@ def test_sdk_delete(sdk):
 
 
 def test_create_and_poll_then_download_with_the_sdk(sdk, worker, tmp_path):
-    video = sdk.videos.create_and_poll(prompt="a kite in the wind", seconds="1", size="320x180",
-                                       poll_interval_ms=100)
+    video = sdk.videos.create_and_poll(
+        prompt="a kite in the wind", seconds="1", size="320x180", poll_interval_ms=100
+    )
     assert video.status == "completed"
     assert video.progress == 100
     path = tmp_path / "kite.mp4"

@@ -45,6 +45,7 @@ class FakeVideosServer:
         self.requests: list[tuple[str, str, dict]] = []
         self._failures: list[tuple[str | None, int, float | None]] = []
         self._generation_error: dict | None = None
+        self._prompt_errors: dict[str, dict] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.app = self._build_app()
@@ -66,6 +67,14 @@ class FakeVideosServer:
     def fail_generation(self, code: str, message: str) -> None:
         """Jobs submitted from now on end ``failed`` with this error."""
         self._generation_error = {"code": code, "message": message}
+
+    def fail_prompts_containing(self, marker: str, code: str, message: str) -> None:
+        """Jobs whose prompt contains ``marker`` end ``failed`` with this error."""
+        self._prompt_errors[marker] = {"code": code, "message": message}
+
+    def clear_failures(self) -> None:
+        self._prompt_errors.clear()
+        self._generation_error = None
 
     def submits(self) -> int:
         return sum(
@@ -153,8 +162,11 @@ class FakeVideosServer:
                 return self._error(404, "No such video.", "not_found")
             if job.status in ("queued", "in_progress"):
                 job.polls += 1
-                if self._generation_error and job.polls >= self.polls_to_complete:
-                    job.status, job.error = "failed", dict(self._generation_error)
+                error = self._generation_error or next(
+                    (e for m, e in self._prompt_errors.items() if m in job.prompt), None
+                )
+                if error and job.polls >= self.polls_to_complete:
+                    job.status, job.error = "failed", dict(error)
                 elif job.polls >= self.polls_to_complete:
                     job.status, job.progress = "completed", 100
                 else:

@@ -210,10 +210,46 @@ def storyboards_page():
 
 @bp.get("/storyboards/<storyboard_id>")
 def storyboard_page(storyboard_id: str):
+    """Scenes in order with thumbnails, statuses and retry; the compiled film."""
     board = storyboards.get_storyboard(storyboard_id) or abort(404)
+    scenes = storyboards.scenes(storyboard_id)
     return render_template(
-        "storyboard.html", board=board, scenes=jobs.list_by_storyboard(storyboard_id)
+        "storyboard.html", board=board, scenes=scenes, summary=storyboards.aggregate(board, scenes)
     )
+
+
+@bp.get("/storyboards/<storyboard_id>/film")
+def storyboard_film(storyboard_id: str):
+    """The compiled film for the player."""
+    board = storyboards.get_storyboard(storyboard_id) or abort(404)
+    if board.compile_status != "completed" or not board.compiled_path:
+        abort(404)
+    return send_file(
+        get_storage().resolve(board.compiled_path),
+        mimetype="video/mp4",
+        conditional=True,
+        max_age=0,
+    )
+
+
+@bp.get("/webhooks")
+def webhooks_page():
+    """Webhook deliveries with their status; redelivery."""
+    from webapp.webhooks.service import recent_deliveries
+
+    return render_template("webhooks.html", deliveries=recent_deliveries())
+
+
+@bp.post("/webhooks/deliveries/<int:delivery_id>/redeliver")
+def redeliver(delivery_id: int):
+    """Send a delivery again (same event id, a new attempt)."""
+    from webapp.webhooks.delivery import redeliver as redeliver_now
+
+    redeliver_now(delivery_id) or abort(404)
+    audit.record(
+        "webhook.redeliver", actor=actor(), target=str(delivery_id), ip=request.remote_addr
+    )
+    return redirect(url_for("dashboard.webhooks_page"))
 
 
 @bp.get("/clients")

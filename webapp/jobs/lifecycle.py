@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, select, update
 
 from webapp.extensions import db
 from webapp.jobs.models import JobAttempt, JobStatus, VideoJob
@@ -183,7 +183,7 @@ def fail_exhausted(job_id: str) -> bool:
         db.session.rollback()
         return False
     db.session.add(_lost_attempt(job, now))
-    db.session.commit()
+    commit_with_events(job_id, JobStatus.FAILED)
     return True
 
 
@@ -216,27 +216,57 @@ def remember_provider_job(job_id: str, owner: str, provider_job_id: str) -> bool
 def complete(
     job_id: str, owner: str, *, video_path: str, thumbnail_path: str | None, retention_days: int
 ) -> bool:
-    """Mark completed; only the lease holder of an ``in_progress`` job may."""
+    """Mark completed; only the lease holder of an ``in_progress`` job may. The webhook event
+    is written in the same transaction."""
     now = utcnow()
-    return bool(
-        _execute(
-            update(VideoJob)
-            .where(_fenced(job_id, owner))
-            .values(
-                status=JobStatus.COMPLETED,
-                progress=100,
-                video_path=video_path,
-                thumbnail_path=thumbnail_path,
-                completed_at=now,
-                expires_at=now + timedelta(days=retention_days),
-                lease_owner=None,
-                lease_expires_at=None,
-                error_code=None,
-                error_message=None,
-                updated_at=now,
-            )
+    result = db.session.execute(
+        update(VideoJob)
+        .where(_fenced(job_id, owner))
+        .values(
+            status=JobStatus.COMPLETED,
+            progress=100,
+            video_path=video_path,
+            thumbnail_path=thumbnail_path,
+            completed_at=now,
+            expires_at=now + timedelta(days=retention_days),
+            lease_owner=None,
+            lease_expires_at=None,
+            error_code=None,
+            error_message=None,
+            updated_at=now,
         )
+        .execution_options(synchronize_session=False)
     )
+    if not result.rowcount:
+        db.session.rollback()
+        return False
+    commit_with_events(job_id, JobStatus.COMPLETED)
+    return True
+
+
+def commit_with_events(job_id: str, status: str) -> None:
+    """Write the job's webhook event (and its storyboard's, when this decides it) in the
+    current transaction, commit, then hand the deliveries to the broker."""
+    from webapp.storyboards.service import storyboard_event_for_scene
+    from webapp.webhooks.events import add_event, send_deliveries
+
+    row = db.session.execute(
+        select(VideoJob.client_id, VideoJob.storyboard_id).where(VideoJob.id == job_id)
+    ).one_or_none()
+    deliveries = []
+    if row is not None:
+        event_type = {
+            "completed": "video.completed",
+            "failed": "video.failed",
+            "cancelled": "video.cancelled",
+        }[status]
+        deliveries = add_event(
+            row.client_id, event_type, {"id": job_id, "object": "video", "status": status}
+        )
+        if row.storyboard_id and status == JobStatus.FAILED:
+            deliveries += storyboard_event_for_scene(row.storyboard_id)
+    db.session.commit()
+    send_deliveries(deliveries)
 
 
 def record_failure(
@@ -295,8 +325,11 @@ def record_failure(
             timestamp=now,
         )
     )
-    db.session.commit()
-    return "retry" if will_retry else "failed"
+    if will_retry:
+        db.session.commit()
+        return "retry"
+    commit_with_events(job.id, JobStatus.FAILED)
+    return "failed"
 
 
 def _is_sqlite() -> bool:

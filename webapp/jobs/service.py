@@ -169,7 +169,12 @@ def cancel_job(job_id: str, *, client_id: int | None = None) -> VideoJob | None:
         )
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    if result.rowcount:
+        from webapp.jobs.lifecycle import commit_with_events
+
+        commit_with_events(job_id, JobStatus.CANCELLED)
+    else:
+        db.session.commit()
     db.session.refresh(job)
     if result.rowcount == 0 and job.status != JobStatus.CANCELLED:
         raise JobStateError(f"Job is already {job.status} and cannot be cancelled.")
@@ -228,6 +233,7 @@ def retry_job(job_id: str) -> VideoJob:
     db.session.refresh(job)
     if result.rowcount == 0:
         raise JobStateError(f"Job is {job.status}; only failed or stalled jobs can be retried.")
+    db.session.expunge(job)  # the caller sees the job as retried, not as a worker changes it
     dispatch_jobs([job_id])
     return job
 

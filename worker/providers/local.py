@@ -17,7 +17,9 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import math
+import queue
 import random
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -38,11 +40,29 @@ from worker.providers.base import (
 FPS = 24
 CODEC = "libx264"
 PIX_FMT = "yuv420p"
-ENCODER_OPTIONS: dict[str, str] = {"preset": "veryfast", "crf": "23"}
+
+
+def _x264_cpu_cap(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
+    """Keep x264 off its AVX-512 kernels on CPUs that have them.
+
+    With them, identical frames can encode differently from run to run for some widths
+    (seen at 320 and 720): the output then depends on uninitialised bytes past the picture.
+    Every AVX-512 CPU has AVX2, so capping at AVX2 is safe there; it costs a few percent of
+    encode speed. Elsewhere (no AVX-512, or no ``/proc/cpuinfo``) x264 keeps its own choice.
+    """
+    try:
+        flags = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return {}
+    return {"x264-params": "asm=AVX2"} if "avx512" in flags else {}
+
+
+ENCODER_OPTIONS: dict[str, str] = {"preset": "veryfast", "crf": "23", **_x264_cpu_cap()}
 CONTAINER_OPTIONS: dict[str, str] = {"movflags": "+faststart"}
 THUMBNAIL_QUALITY = 85
 MAX_PROMPT_CHARS = 280  # longer prompts are cut (with an ellipsis) before wrapping
 ELLIPSIS = "\u2026"
+PREFETCH_FRAMES = 4  # frames drawn ahead of the encoder by the drawing thread
 
 CAPABILITIES = Capabilities(
     models=("sora-2", "sora-2-pro", "local-1"),
@@ -259,7 +279,9 @@ class Scene:
         self.caption_top = (
             self.height - self.bar_height - (self.caption.height if self.caption else 0)
         )
-        self.timecode_font = ImageFont.load_default(size=max(9, self.height // 30))
+        self.timecode_font = ImageFont.load_default(
+            size=max(9, min(self.height // 30, self.width // 40))
+        )
         self.timecode_margin = max(3, self.height // 60)
 
     def frame(self, index: int) -> Image.Image:
@@ -284,7 +306,8 @@ class Scene:
         top = self.height - self.bar_height
         draw.rectangle((0, top, self.width, self.height), fill=(0, 0, 0))
         filled = round(self.width * (index + 1) / self.total_frames)
-        draw.rectangle((0, top, filled - 1, self.height), fill=self.bar_colour)
+        if filled > 0:
+            draw.rectangle((0, top, filled - 1, self.height), fill=self.bar_colour)
         elapsed = index / FPS
         timecode = f"{int(elapsed // 60)}:{elapsed % 60:05.2f} / {self.total_label}"
         draw.text(
@@ -300,6 +323,53 @@ class Scene:
 # --------------------------------------------------------------------------- rendering
 
 
+def prefetched(
+    frames: Iterable[Image.Image], depth: int = PREFETCH_FRAMES
+) -> Iterator[Image.Image]:
+    """Yield ``frames`` while a helper thread draws up to ``depth`` of them ahead.
+
+    Drawing (Python + Pillow) then overlaps encoding (which releases the GIL), so a render
+    costs about as much as encoding alone. An exception raised while drawing is re-raised
+    here. Close the generator when done early (``render`` does): that stops and joins the
+    thread; the thread starts on the first ``next()``.
+    """
+    buffer: queue.Queue[Image.Image | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Image.Image | BaseException | None) -> bool:
+        """Queue ``item`` unless the consumer has stopped; ``False`` if it has."""
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for image in frames:
+                if not put(image):
+                    return
+            put(None)  # the end
+        except BaseException as exc:  # forwarded to the consumer, which re-raises it
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="local-render-frames", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def render(
     spec: VideoSpec,
     video_path: Path,
@@ -311,7 +381,8 @@ def render(
     ``on_frame(frame_index, total_frames)`` runs after each frame went to the encoder
     (``frame_index`` is 0-based, so the last call has ``frame_index == total_frames - 1``).
     If anything raises -- e.g. ``JobAbandoned`` from a progress callback -- encoding stops,
-    the container is closed, both partial files are removed and the exception propagates.
+    the container is closed, the drawing thread is stopped, both partial files are removed
+    and the exception propagates.
     """
     scene = Scene(spec)
     total = scene.total_frames
@@ -324,9 +395,11 @@ def render(
             yield image
 
     report = (lambda index: on_frame(index, total)) if on_frame is not None else None
+    frames = prefetched(frames_with_thumbnail())
     try:
-        encode_frames(frames_with_thumbnail(), scene.width, scene.height, video_path, report)
+        encode_frames(frames, scene.width, scene.height, video_path, report)
     except BaseException:
+        frames.close()  # stop the drawing thread before removing what it may write
         video_path.unlink(missing_ok=True)
         thumbnail_path.unlink(missing_ok=True)
         raise
