@@ -23,7 +23,10 @@ def configure_logging(app: Flask) -> None:
     root = logging.getLogger()
     if getattr(root, "_reelqueue_configured", False):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    # A process runner may already have a plain stream handler on the root logger (the
+    # dramatiq CLI routes each worker process's logs through one): reuse it, or lines double.
+    existing = [h for h in root.handlers if type(h) is logging.StreamHandler]
+    handler = existing[0] if existing else logging.StreamHandler(sys.stderr)
     if app.config["LOG_FORMAT"] == "json":
         from pythonjsonlogger.json import JsonFormatter
 
@@ -36,7 +39,8 @@ def configure_logging(app: Flask) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(ContextFilter())
-    root.addHandler(handler)
+    if not existing:
+        root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     root._reelqueue_configured = True  # type: ignore[attr-defined]

@@ -88,7 +88,8 @@ def recover_expired_leases(report: ReconcileReport) -> None:
             report.requeued.append(job.id)
             to_dispatch.append(job.id)
     if to_dispatch:
-        dispatch_jobs(to_dispatch)
+        spread = min(float(current_app.config["JOB_LEASE_SECONDS"]), 30.0)
+        dispatch_jobs(to_dispatch, spread_seconds=spread if len(to_dispatch) > 1 else 0.0)
 
 
 def requeue_expired(job: VideoJob, now) -> bool:

@@ -7,6 +7,7 @@ The row is already committed when these run. If the broker is unreachable the ro
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterable
 
 import dramatiq.errors
@@ -21,14 +22,20 @@ log = logging.getLogger(__name__)
 BROKER_ERRORS = (redis.exceptions.RedisError, dramatiq.errors.DramatiqError, OSError)
 
 
-def dispatch_jobs(job_ids: Iterable[str]) -> int:
-    """Send one message per job and stamp ``dispatched_at``; return how many were sent."""
+def dispatch_jobs(job_ids: Iterable[str], *, spread_seconds: float = 0.0) -> int:
+    """Send one message per job and stamp ``dispatched_at``; return how many were sent.
+
+    ``spread_seconds`` delays each message by a random share of it: jobs recovered together
+    from a dead worker then run apart, so a poison job does not take the same neighbours down
+    with it on every attempt.
+    """
     from worker.actors import generate_video
 
     sent: dict[str, str] = {}
     for job_id in job_ids:
+        delay = int(random.uniform(0, spread_seconds) * 1000) if spread_seconds else None
         try:
-            message = generate_video.send(job_id)
+            message = generate_video.send_with_options(args=(job_id,), delay=delay)
         except BROKER_ERRORS as exc:
             log.warning("broker unavailable, job %s left for the reconciler: %s", job_id, exc)
             break

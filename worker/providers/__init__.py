@@ -9,7 +9,10 @@ from worker.providers.base import Capabilities, Provider
 
 
 def provider_names() -> tuple[str, ...]:
-    return ("local", "openai")
+    from worker.providers import testing
+
+    extra = tuple(testing.TEST_PROVIDERS) if testing.enabled() else ()
+    return ("local", "openai", *extra)
 
 
 def capabilities(name: str) -> Capabilities:
@@ -21,6 +24,10 @@ def capabilities(name: str) -> Capabilities:
         from worker.providers.openai_compat import CAPABILITIES
 
         return CAPABILITIES
+    from worker.providers import testing
+
+    if testing.enabled() and name in testing.TEST_PROVIDERS:
+        return testing.CAPABILITIES
     raise KeyError(name)
 
 
@@ -46,4 +53,8 @@ def build_provider(name: str, config: Mapping[str, Any]) -> Provider:
             api_key=config.get("OPENAI_API_KEY"),
             poll_interval=config.get("OPENAI_POLL_INTERVAL", 5.0),
         )
+    from worker.providers import testing
+
+    if testing.enabled() and name in testing.TEST_PROVIDERS:
+        return testing.TEST_PROVIDERS[name]()
     raise KeyError(name)

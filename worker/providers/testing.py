@@ -1,0 +1,53 @@
+"""Providers for fault tests and benchmarks, available only with ``ENABLE_TEST_PROVIDERS=true``.
+
+- ``crash``: kills its own worker process (SIGKILL) in the middle of generating -- a poison
+  job, like one that runs the worker out of memory.
+- ``null``: makes a tiny file instantly, reporting progress a few times -- the pipeline's cost
+  without any rendering.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from worker.providers.base import Capabilities, GeneratedAssets, JobContext, Provider, VideoSpec
+
+CAPABILITIES = Capabilities(
+    models=("sora-2",),
+    seconds=(1, 2, 4, 8, 12),
+    sizes=("320x180", "1280x720"),
+    default_model="sora-2",
+    default_seconds=1,
+    default_size="320x180",
+)
+
+
+class CrashProvider(Provider):
+    name = "crash"
+    capabilities = CAPABILITIES
+
+    def generate(self, spec: VideoSpec, ctx: JobContext, workdir: Path) -> GeneratedAssets:
+        ctx.progress(10)
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")
+
+
+class NullProvider(Provider):
+    name = "null"
+    capabilities = CAPABILITIES
+
+    def generate(self, spec: VideoSpec, ctx: JobContext, workdir: Path) -> GeneratedAssets:
+        for percent in (25, 50, 75, 100):
+            ctx.progress(percent)
+        video = workdir / "video.mp4"
+        video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + spec.job_id.encode())
+        return GeneratedAssets(video=video, thumbnail=None)
+
+
+TEST_PROVIDERS = {"crash": CrashProvider, "null": NullProvider}
+
+
+def enabled() -> bool:
+    return os.environ.get("ENABLE_TEST_PROVIDERS", "").lower() == "true"
