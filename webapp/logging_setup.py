@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextvars import ContextVar
 
 from flask import Flask, g, has_app_context, has_request_context
 
+job_context: ContextVar[tuple[str, int] | None] = ContextVar("job_context", default=None)
+
 
 class ContextFilter(logging.Filter):
-    """Adds ``request_id`` to every record made during a request."""
+    """Adds ``request_id`` (in a request) and ``job_id``/``attempt`` (in a job) to records."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = (
                 g.get("request_id") if has_app_context() and has_request_context() else None
             )
+        job = job_context.get()
+        record.job_id, record.attempt = job if job else (None, None)
         return True
 
 
@@ -32,7 +37,8 @@ def configure_logging(app: Flask) -> None:
 
         handler.setFormatter(
             JsonFormatter(
-                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(job_id)s "
+                "%(attempt)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             )
         )

@@ -20,6 +20,7 @@ from flask import current_app
 from webapp.jobs import lifecycle
 from webapp.jobs.dispatch import send_retry
 from webapp.jobs.models import VideoJob
+from webapp.logging_setup import job_context
 from worker.providers import build_provider
 from worker.providers.base import JobAbandoned, ProviderError, VideoSpec
 from worker.storage import get_storage
@@ -105,6 +106,15 @@ def run_job(job_id: str) -> str:
         log.info("job %s not claimable (duplicate delivery, final, or not due)", job_id)
         return "skipped"
 
+    token = job_context.set((job_id, job.attempts))
+    try:
+        return _work(job, owner, lease, config)
+    finally:
+        job_context.reset(token)
+
+
+def _work(job: VideoJob, owner: str, lease: float, config) -> str:
+    job_id = job.id
     log.info("job %s claimed (attempt %s/%s)", job_id, job.attempts, job.max_attempts)
     storage = get_storage()
     spec = VideoSpec(job.id, job.prompt, job.model, job.seconds, job.size)
