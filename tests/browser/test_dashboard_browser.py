@@ -8,9 +8,7 @@ import time
 
 from tests.browser.conftest import shot
 from tests.support.dashboard import ADMIN_KEY
-from webapp.extensions import db
-from webapp.jobs.models import JobAttempt, VideoJob
-from webapp.jobs.signatures import error_signature
+from tests.support.factories import gen_failure
 
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
@@ -29,25 +27,7 @@ def create(client, auth, **body):
 
 
 def make_failed(app, job_id, message):
-    with app.app_context():
-        job = db.session.get(VideoJob, job_id)
-        job.status, job.attempts, job.error_code, job.error_message = "failed", 1, "e500", message
-        job.error_signature = error_signature("ProviderError", "e500", message)
-        job.job_metadata = {"error": {"name": "ProviderError"}}
-        db.session.add(
-            JobAttempt(
-                job_id=job_id,
-                attempt=1,
-                name="ProviderError",
-                message=message,
-                code="e500",
-                provider="local",
-                retryable=True,
-                stack='Traceback (most recent call last):\n  File "worker/pipeline.py", line 1\n'
-                "ProviderError: " + message,
-            )
-        )
-        db.session.commit()
+    gen_failure(app, job_id, message, code="e500")
 
 
 def test_login_and_overview(page, live, client, auth, worker, settle):

@@ -11,22 +11,15 @@ import pytest
 
 from tests.conftest import media_files
 from tests.fakes.openai_videos import FakeVideosServer
+from tests.support.factories import gen_mp4
 from webapp.extensions import db
 from webapp.jobs.models import JobAttempt, VideoJob
 from worker.pipeline import run_job
-from worker.providers.base import VideoSpec
-from worker.providers.local import render
 
 
 @pytest.fixture(scope="module")
 def real_mp4(tmp_path_factory) -> bytes:
-    folder = tmp_path_factory.mktemp("mp4")
-    render(
-        VideoSpec("video_x", "fake provider output", "sora-2", 1, "320x180"),
-        folder / "v.mp4",
-        folder / "t.jpg",
-    )
-    return (folder / "v.mp4").read_bytes()
+    return gen_mp4(tmp_path_factory.mktemp("mp4"))
 
 
 @pytest.fixture

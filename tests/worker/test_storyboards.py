@@ -13,9 +13,8 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.fakes.openai_videos import FakeVideosServer
 from tests.support.dashboard import ADMIN_KEY
+from tests.support.factories import gen_mp4
 from tests.support.receiver import WebhookReceiver
-from worker.providers.base import VideoSpec
-from worker.providers.local import render
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
@@ -86,11 +85,7 @@ def test_film_is_not_ready_before_the_scenes(client, auth, broker):
 
 @pytest.fixture(scope="module")
 def real_mp4(tmp_path_factory) -> bytes:
-    folder = tmp_path_factory.mktemp("scene")
-    render(
-        VideoSpec("v", "remote scene", "sora-2", 1, "320x180"), folder / "v.mp4", folder / "t.jpg"
-    )
-    return (folder / "v.mp4").read_bytes()
+    return gen_mp4(tmp_path_factory.mktemp("mp4"))
 
 
 @pytest.fixture

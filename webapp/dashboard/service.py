@@ -9,6 +9,7 @@ from sqlalchemy import Integer, cast, func, select
 
 from webapp.extensions import db
 from webapp.jobs.models import JobAttempt, JobStatus, VideoJob
+from webapp.queries import keyset_page
 from webapp.timeutil import utcnow
 
 BUCKET_SECONDS = 300
@@ -104,10 +105,7 @@ def failed_jobs(signature: str | None, *, after: str | None = None, limit: int =
     query = select(VideoJob).where(VideoJob.status == JobStatus.FAILED)
     if signature:
         query = query.where(VideoJob.error_signature == signature)
-    if after:
-        query = query.where(VideoJob.id < after)
-    rows = list(db.session.scalars(query.order_by(VideoJob.id.desc()).limit(limit + 1)))
-    return rows[:limit], len(rows) > limit
+    return keyset_page(query, VideoJob.id, after=after, limit=limit)
 
 
 def attempts(job_id: str) -> list[JobAttempt]:

@@ -18,6 +18,7 @@ from webapp.ids import new_id
 from webapp.jobs.dispatch import dispatch_jobs
 from webapp.jobs.models import FINAL_STATUSES, JobAttempt, JobStatus, VideoJob
 from webapp.jobs.params import VideoParams
+from webapp.queries import get_owned, keyset_page
 from webapp.timeutil import utcnow
 from worker.storage import get_storage
 
@@ -72,10 +73,7 @@ def submit_job(params: VideoParams, *, client_id: int | None) -> VideoJob:
 
 def get_job(job_id: str, *, client_id: int | None = None) -> VideoJob | None:
     """The job, or None when missing or owned by another client (``client_id`` given)."""
-    job = db.session.get(VideoJob, job_id)
-    if job is None or (client_id is not None and job.client_id != client_id):
-        return None
-    return job
+    return get_owned(VideoJob, job_id, client_id)
 
 
 def list_jobs(
@@ -106,14 +104,10 @@ def list_jobs(
             VideoJob.prompt.ilike(pattern, escape="\\")
             | VideoJob.error_message.ilike(pattern, escape="\\")
         )
-    descending = order == "desc"
-    if after:
-        query = query.where(VideoJob.id < after if descending else VideoJob.id > after)
-    if before:
-        query = query.where(VideoJob.id > before if descending else VideoJob.id < before)
-    query = query.order_by(VideoJob.id.desc() if descending else VideoJob.id.asc())
-    rows = list(db.session.scalars(query.limit(limit + 1)))
-    return Page(items=rows[:limit], has_more=len(rows) > limit)
+    rows, has_more = keyset_page(
+        query, VideoJob.id, after=after, before=before, limit=limit, order=order
+    )
+    return Page(items=rows, has_more=has_more)
 
 
 def list_by_storyboard(storyboard_id: str) -> list[VideoJob]:

@@ -15,7 +15,8 @@ from webapp.ids import new_id
 from webapp.jobs.dispatch import dispatch_jobs
 from webapp.jobs.models import JobStatus, VideoJob
 from webapp.jobs.params import VideoParams
-from webapp.jobs.service import build_job, cancel_job
+from webapp.jobs.service import build_job, cancel_job, list_by_storyboard
+from webapp.queries import get_owned, keyset_page
 from webapp.storyboards.models import Storyboard
 from webapp.timeutil import utcnow
 
@@ -93,22 +94,14 @@ def create_storyboard(data: StoryboardInput, *, client_id: int | None) -> Storyb
 
 
 def get_storyboard(storyboard_id: str, *, client_id: int | None = None) -> Storyboard | None:
-    board = db.session.get(Storyboard, storyboard_id)
-    if board is None or (client_id is not None and board.client_id != client_id):
-        return None
-    return board
+    return get_owned(Storyboard, storyboard_id, client_id)
 
 
 def list_storyboards(*, client_id: int | None, after: str | None, limit: int, order: str):
     query = select(Storyboard)
     if client_id is not None:
         query = query.where(Storyboard.client_id == client_id)
-    descending = order == "desc"
-    if after:
-        query = query.where(Storyboard.id < after if descending else Storyboard.id > after)
-    query = query.order_by(Storyboard.id.desc() if descending else Storyboard.id.asc())
-    rows = list(db.session.scalars(query.limit(limit + 1)))
-    return rows[:limit], len(rows) > limit
+    return keyset_page(query, Storyboard.id, after=after, limit=limit, order=order)
 
 
 def list_recent(*, client_id: int | None = None, limit: int = 50) -> list[Storyboard]:
@@ -116,13 +109,7 @@ def list_recent(*, client_id: int | None = None, limit: int = 50) -> list[Storyb
 
 
 def scenes(storyboard_id: str) -> list[VideoJob]:
-    return list(
-        db.session.scalars(
-            select(VideoJob)
-            .where(VideoJob.storyboard_id == storyboard_id)
-            .order_by(VideoJob.scene_index)
-        )
-    )
+    return list_by_storyboard(storyboard_id)
 
 
 def aggregate(board: Storyboard, scene_jobs: list[VideoJob]) -> dict[str, Any]:

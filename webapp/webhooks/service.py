@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.ids import new_id
+from webapp.queries import get_owned
 from webapp.timeutil import unix
 from webapp.webhooks import signing
 from webapp.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -61,8 +62,8 @@ def list_endpoints(client_id: int) -> list[WebhookEndpoint]:
 
 
 def delete_endpoint(client_id: int, endpoint_id: str) -> bool:
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or endpoint.client_id != client_id:
+    endpoint = get_owned(WebhookEndpoint, endpoint_id, client_id)
+    if endpoint is None:
         return False
     db.session.delete(endpoint)
     db.session.commit()
