@@ -55,10 +55,22 @@ class AppContext(Middleware):
     after_skip_message = after_process_message
 
 
+def add_worker_metrics(target: dramatiq.Broker) -> None:
+    """``WORKER_METRICS=true``: Dramatiq's Prometheus middleware serves the worker processes'
+    message counters and durations on ``dramatiq_prom_port`` (default 9191, Dramatiq's own
+    setting, read from the environment when the ``dramatiq`` command starts)."""
+    if os.environ.get("WORKER_METRICS", "").lower() != "true":
+        return
+    from dramatiq.middleware.prometheus import Prometheus
+
+    target.add_middleware(Prometheus())
+
+
 def build_broker() -> dramatiq.Broker:
     url = os.environ.get("REDIS_URL")
     if url:
         new = RedisBroker(url=url, heartbeat_timeout=60_000, dead_message_ttl=86_400_000 * 7)
+        add_worker_metrics(new)
     else:
         new = StubBroker()
         new.emit_after("process_boot")
