@@ -107,3 +107,30 @@ def test_script_prompt_is_text_and_triggers_no_dialog(page, live, app, client, a
     time.sleep(0.3)
     assert page.dialogs == []
     assert page.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+
+
+def test_storyboard_page_shows_scenes_and_plays_the_film(page, live, client, auth, worker):
+    board = client.post(
+        "/v1/storyboards",
+        headers=auth,
+        json={
+            "title": "Three little scenes",
+            "size": "320x180",
+            "seconds": "1",
+            "style": "noir",
+            "scenes": ["a cat on a roof", "rain on the window", "morning light"],
+        },
+    ).get_json()
+    deadline = time.monotonic() + 60
+    while (
+        client.get(f"/v1/storyboards/{board['id']}", headers=auth).get_json()["status"]
+        != "completed"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    sign_in(page, live)
+    page.goto(f"{live.url}/dashboard/storyboards/{board['id']}")
+    assert page.locator(".scene img").count() == 3
+    page.wait_for_function("document.querySelector('#film').readyState >= 1", timeout=15000)
+    assert abs(page.evaluate("document.querySelector('#film').duration") - 3) < 0.2
+    shot(page, "08-storyboard")
