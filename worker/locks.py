@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,10 @@ return 0
 """
 
 
+@functools.lru_cache(maxsize=8)
 def redis_client(url: str) -> redis.Redis:
+    """One client (one connection pool) per URL and process: no TCP connect and 5-command
+    handshake per heartbeat, stats read or lock. redis-py resets the pool after a fork."""
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
 

@@ -51,7 +51,8 @@ class RunContext:
         advanced = value > self._saved
         due = now - self._last_write >= PROGRESS_WRITE_INTERVAL
         lease_due = now - self._last_write >= self.lease_seconds / 3
-        if not ((advanced and (due or value == 100)) or lease_due):
+        # 100 % is never written here: ``complete`` sets it in its fenced UPDATE right after
+        if not ((advanced and due and value < 100) or lease_due):
             return
         held = lifecycle.save_progress(
             self.job_id,

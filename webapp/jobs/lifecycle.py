@@ -65,14 +65,27 @@ def _execute(statement) -> int:
 
 
 def claim(job_id: str, owner: str, *, lease_seconds: float) -> VideoJob | None:
-    """Take the job for ``owner``; None when another delivery has it or it is final."""
+    """Take the job for ``owner``; None when another delivery has it or it is final.
+
+    Returns a detached snapshot of the claimed row (``UPDATE ... RETURNING``): reading it
+    after later commits costs no query.
+    """
     now = utcnow()
-    before = db.session.get(VideoJob, job_id)
+    before = db.session.execute(
+        select(VideoJob.status, VideoJob.lease_owner, VideoJob.lease_expires_at).where(
+            VideoJob.id == job_id
+        )
+    ).one_or_none()
     if before is None:
+        db.session.rollback()
         return None
-    abandoned = was_abandoned(before, now)
-    previous_owner = before.lease_owner
-    claimed = _execute(
+    abandoned = (
+        before.status == JobStatus.IN_PROGRESS
+        and before.lease_owner is not None
+        and before.lease_expires_at is not None
+        and before.lease_expires_at < now
+    )
+    job = db.session.scalars(
         update(VideoJob)
         .where(
             VideoJob.id == job_id,
@@ -93,16 +106,18 @@ def claim(job_id: str, owner: str, *, lease_seconds: float) -> VideoJob | None:
             started_at=db.func.coalesce(VideoJob.started_at, now),
             updated_at=now,
         )
-    )
-    if not claimed:
+        .returning(VideoJob)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
+    if job is None:
+        db.session.rollback()
         return None
-    job = db.session.get(VideoJob, job_id)
-    db.session.refresh(job)
     if abandoned:
         lost = _lost_attempt(job, now)
-        lost.attempt, lost.worker = job.attempts - 1, previous_owner
+        lost.attempt, lost.worker = job.attempts - 1, before.lease_owner
         db.session.add(lost)
-        db.session.commit()
+    db.session.expunge(job)
+    db.session.commit()
     return job
 
 
@@ -219,7 +234,7 @@ def complete(
     """Mark completed; only the lease holder of an ``in_progress`` job may. The webhook event
     is written in the same transaction."""
     now = utcnow()
-    result = db.session.execute(
+    row = db.session.execute(
         update(VideoJob)
         .where(_fenced(job_id, owner))
         .values(
@@ -235,24 +250,27 @@ def complete(
             error_message=None,
             updated_at=now,
         )
+        .returning(VideoJob.client_id, VideoJob.storyboard_id)
         .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:
+    ).one_or_none()
+    if row is None:
         db.session.rollback()
         return False
-    commit_with_events(job_id, JobStatus.COMPLETED)
+    commit_with_events(job_id, JobStatus.COMPLETED, row)
     return True
 
 
-def commit_with_events(job_id: str, status: str) -> None:
+def commit_with_events(job_id: str, status: str, row=None) -> None:
     """Write the job's webhook event (and its storyboard's, when this decides it) in the
-    current transaction, commit, then hand the deliveries to the broker."""
+    current transaction, commit, then hand the deliveries to the broker. ``row`` (client_id,
+    storyboard_id) saves the lookup when the caller's UPDATE returned it."""
     from webapp.storyboards.service import storyboard_event_for_scene
     from webapp.webhooks.events import add_event, send_deliveries
 
-    row = db.session.execute(
-        select(VideoJob.client_id, VideoJob.storyboard_id).where(VideoJob.id == job_id)
-    ).one_or_none()
+    if row is None:
+        row = db.session.execute(
+            select(VideoJob.client_id, VideoJob.storyboard_id).where(VideoJob.id == job_id)
+        ).one_or_none()
     deliveries = []
     if row is not None:
         event_type = {
