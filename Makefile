@@ -51,7 +51,9 @@ format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(VENV)/.dev-installed
-	$(PY) -m bench
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		echo "bench: wrk not installed; using the Python load generator"
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
