@@ -60,6 +60,7 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.admin.views import bp as admin_api_bp
+    from webapp.api.openapi import bp as openapi_bp
     from webapp.dashboard import bp as dashboard_bp
     from webapp.health import bp as health_bp
     from webapp.jobs.views import bp as jobs_bp
@@ -72,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_api_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(openapi_bp)
 
     from webapp.metrics import init_metrics
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from webapp.config_error import ConfigError
 
@@ -67,6 +68,20 @@ def _read_instance_file(name: str) -> str | None:
         return path.read_text().strip() or None
     except (FileNotFoundError, PermissionError):
         return None
+
+
+def redact_url(url: str) -> str:
+    """``url`` for messages: the password (if any) replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        has_password = parts.password is not None
+    except ValueError:
+        return "<unparseable URL>"
+    if not has_password:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 def normalise_database_url(url: str) -> str:
@@ -173,10 +188,12 @@ def validate(config: dict) -> None:
         raise ConfigError("SECRET_KEY is not set (run `make run` once, or openssl rand -hex 32)")
     url = config.get("SQLALCHEMY_DATABASE_URI") or ""
     if not url.startswith(("sqlite", "postgresql")):
-        raise ConfigError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, got {url!r}")
+        raise ConfigError(
+            f"DATABASE_URL must be a sqlite:// or postgresql:// URL, got {redact_url(url)!r}"
+        )
     redis_url = config.get("REDIS_URL")
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"REDIS_URL must be a redis:// URL, got {redis_url!r}")
+        raise ConfigError(f"REDIS_URL must be a redis:// URL, got {redact_url(redis_url)!r}")
     if config.get("DEFAULT_PROVIDER") not in ("local", "openai"):
         raise ConfigError("DEFAULT_PROVIDER must be 'local' or 'openai'")
     if config.get("DEFAULT_PROVIDER") == "openai" and not config.get("OPENAI_BASE_URL"):

@@ -103,16 +103,17 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     ``environ`` supplies ``PORT`` and ``HOST``; everything else comes from
     :class:`webapp.config.Config`, which reads ``os.environ`` when it is imported.
     """
-    from webapp.config import Config
+    from webapp.config import Config, redact_url
 
     database_url = Config.SQLALCHEMY_DATABASE_URI
     if not database_url.startswith(("sqlite", "postgresql")):
         raise ConfigError(
-            f"DATABASE_URL must be a sqlite:// or postgresql:// URL, got {database_url!r}"
+            "DATABASE_URL must be a sqlite:// or postgresql:// URL, "
+            f"got {redact_url(database_url)!r}"
         )
     redis_url = Config.REDIS_URL
     if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"REDIS_URL must be a redis:// URL, got {redis_url!r}")
+        raise ConfigError(f"REDIS_URL must be a redis:// URL, got {redact_url(redis_url)!r}")
     return Settings(
         redis_url=redis_url,
         database_url=database_url,

@@ -13,7 +13,7 @@ from webapp.extensions import db
 from webapp.jobs.models import VideoJob
 
 # Routes anyone may reach. Everything else must refuse an unauthenticated request.
-PUBLIC = {"static", "health.healthz", "dashboard.login"}
+PUBLIC = {"static", "health.healthz", "dashboard.login", "openapi.openapi_document"}
 API_PREFIXES = ("/v1/", "/api/", "/metrics")
 
 

@@ -65,7 +65,7 @@ def test_failed_job_stack_trace_and_one_click_retry(page, live, app, client, aut
 
 def test_progress_bar_reaches_completed_and_the_video_loads(page, live, client, auth, worker):
     sign_in(page, live)
-    job_id = create(client, auth, seconds="8", size="1280x720")
+    job_id = create(client, auth, seconds="12", size="1792x1024")
     page.goto(f"{live.url}/dashboard/jobs/{job_id}")
     seen = set()
     deadline = time.monotonic() + 60
@@ -82,7 +82,7 @@ def test_progress_bar_reaches_completed_and_the_video_loads(page, live, client, 
         timeout=15000,
     )
     duration = page.evaluate("document.querySelector('#player').duration")
-    assert abs(duration - 8) < 0.2
+    assert abs(duration - 12) < 0.2
     assert page.locator("progress").get_attribute("value") == "100"
     shot(page, "04-job-completed")
     assert page.locator("#job-status").get_attribute("hx-trigger") is None, "polling stopped"

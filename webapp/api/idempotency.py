@@ -28,10 +28,12 @@ KEEP_FOR = timedelta(hours=24)
 
 def request_fingerprint() -> str:
     """Hash of method, path and the parsed body, so multipart boundaries do not matter."""
+    from webapp.api.inputs import json_body
+
     if request.is_json:
-        body = request.get_json(silent=True)
-    else:
-        body = sorted((k, request.form.getlist(k)) for k in request.form)
+        body = json_body()
+    else:  # a multipart part without a name has the key None
+        body = sorted((k or "", request.form.getlist(k)) for k in request.form)
     canonical = json.dumps([request.method, request.path, body], sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

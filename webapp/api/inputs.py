@@ -10,9 +10,18 @@ from webapp.api.errors import ApiError
 from webapp.jobs.params import form_to_dict
 
 
+def json_body() -> Any:
+    """The parsed JSON body, or None when it is not valid JSON -- nested too deep included
+    (the decoder raises RecursionError, not ValueError, for ``[[[[...``)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def request_data() -> dict[str, Any]:
     if request.is_json:
-        body = request.get_json(silent=True)
+        body = json_body()
         if not isinstance(body, dict):
             raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
         return body

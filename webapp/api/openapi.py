@@ -20,6 +20,7 @@ from webapp.jobs.params import (
     MAX_METADATA_VALUE_CHARS,
     MAX_PROMPT_CHARS,
 )
+from webapp.storyboards.views import MAX_SCENES
 from worker.providers import capabilities, provider_names
 
 bp = Blueprint("openapi", __name__, url_prefix="/v1")
@@ -29,7 +30,7 @@ MULTIPART = "multipart/form-data"
 # A string with at least one non-blank character and no NUL (what ``clean_text`` accepts).
 TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 NO_NUL_PATTERN = r"^[^\x00]*$"
-MAX_SCENES = 20  # webapp.storyboards.views.MAX_SCENES
+# limits written inline in the views and parsers (storyboards.views, jobs.params.parse_*)
 MAX_SCENE_PROMPT_CHARS = 2000
 MAX_TITLE_CHARS = 200
 MAX_CHARACTER_CHARS = 1000
@@ -38,6 +39,8 @@ MAX_CURSOR_CHARS = 64
 MAX_LIMIT = 100
 MAX_URL_CHARS = 2048
 COMPILE_STATUSES = ("queued", "running", "completed", "failed")
+# http(s), a host name or address, an optional port, then anything without blanks or NUL
+URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\s\x00]*)?$"
 
 
 def ref(name: str) -> dict[str, str]:
@@ -240,7 +243,7 @@ def create_webhook_json() -> dict[str, Any]:
             "url": {
                 "type": "string",
                 "maxLength": MAX_URL_CHARS,
-                "pattern": r"^[hH][tT][tT][pP][sS]?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\s\x00]*)?$",
+                "pattern": URL_PATTERN,
                 "description": "http(s) URL without credentials; in production it must "
                 "resolve to public addresses only.",
             },

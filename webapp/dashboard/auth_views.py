@@ -25,7 +25,7 @@ def safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """The admin-key form; a signed session cookie on success. Rate limited per address."""
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (which skipped the CSRF checks)
         session.setdefault("csrf", secrets.token_urlsafe(32))
         return render_template("login.html", next=request.args.get("next", ""))
     address = request.remote_addr or "unknown"

@@ -172,6 +172,7 @@ def failed_page():
 def retry_selected():
     """Bulk retry of the selected rows (server-side, in batches)."""
     ids = [i for i in request.form.getlist("job_id") if i.startswith("video_")][:1000]
+    ids = [i for i in ids if "\x00" not in i]  # PostgreSQL can neither store nor compare NUL
     retried = jobs.retry_failed(ids)
     audit.record(
         "job.retry_bulk", actor=actor(), ip=request.remote_addr, detail={"count": len(retried)}
@@ -224,8 +225,11 @@ def storyboard_film(storyboard_id: str):
     board = storyboards.get_storyboard(storyboard_id) or abort(404)
     if board.compile_status != "completed" or not board.compiled_path:
         abort(404)
+    path = get_storage().resolve(board.compiled_path)
+    if not path.is_file():
+        abort(404)
     return send_file(
-        get_storage().resolve(board.compiled_path),
+        path,
         mimetype="video/mp4",
         conditional=True,
         max_age=0,

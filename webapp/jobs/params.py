@@ -144,6 +144,8 @@ def form_to_dict(form: Mapping[str, Any]) -> dict[str, Any]:
     """Multipart fields as a dict; ``metadata[key]=value`` pairs (the SDK's encoding) nest."""
     data: dict[str, Any] = {}
     for key in form:
+        if not isinstance(key, str) or not key:
+            raise invalid("Every form field needs a name.", code="invalid_form")
         value = form[key]
         if key.startswith("metadata[") and key.endswith("]"):
             data.setdefault("metadata", {})
@@ -178,7 +180,12 @@ def parse_order(raw: str | None) -> str:
 def parse_cursor(raw: str | None, param: str, prefix: str) -> str | None:
     if raw in (None, ""):
         return None
-    if not raw.startswith(prefix + "_") or len(raw) > 64 or not raw.isascii():
+    if (
+        not raw.startswith(prefix + "_")
+        or len(raw) > 64
+        or not raw.isascii()
+        or not raw.isprintable()
+    ):
         raise invalid(f"'{param}' must be an id like '{prefix}_...'.", param=param)
     return raw
 

@@ -53,7 +53,9 @@ def parse_storyboard(data) -> service.StoryboardInput:
             )
         )
     style = data.get("style")
-    if style not in (None, "") and style not in service.STYLE_PRESETS:
+    if style not in (None, "") and (
+        not isinstance(style, str) or style not in service.STYLE_PRESETS
+    ):
         raise invalid(f"'style' must be one of: {', '.join(service.STYLE_PRESETS)}.", param="style")
     return service.StoryboardInput(
         title=clean_text(data.get("title"), "title", max_chars=200),
@@ -124,6 +126,8 @@ def download_film(storyboard_id: str):
     if board.compile_status != "completed" or not board.compiled_path:
         raise ApiError(404, "The storyboard's film is not compiled yet.", code="asset_not_ready")
     path = get_storage().resolve(board.compiled_path)
+    if not path.is_file():
+        raise ApiError(404, "The stored film is gone (expired or deleted).", code="asset_not_found")
     return send_file(
         path,
         mimetype="video/mp4",
