@@ -2,7 +2,7 @@
 
 Each worker process writes its record every ``WORKER_HEARTBEAT_INTERVAL`` seconds: into Redis
 (a hash of JSON records plus a sorted set of last beats, so stale entries are dropped by score)
-or, embedded, into this process's memory. A record older than three intervals is stale.
+or, embedded, into this process's memory. A record older than two intervals is stale.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from worker.locks import redis_client
 
 HASH_KEY = "reelqueue:workers"
 BEATS_KEY = "reelqueue:workers:beats"
-STALE_AFTER_INTERVALS = 3
+STALE_AFTER_INTERVALS = 2  # one missed beat is tolerated; two means the worker is gone
 
 
 @dataclass

@@ -1,16 +1,15 @@
 """What runs beside the actors in every worker process: heartbeats and the reconciler.
 
-:class:`WorkerRuntime` is Dramatiq middleware: when a worker boots it starts one daemon thread
-that beats every ``WORKER_HEARTBEAT_INTERVAL`` seconds and runs a reconciler pass every
-``RECONCILE_INTERVAL`` seconds (the pass itself takes a cross-process lock), and it counts the
-messages in flight for the heartbeat record.
+:class:`WorkerRuntime` is Dramatiq middleware: when a worker boots it starts two daemon
+threads, one beating every ``WORKER_HEARTBEAT_INTERVAL`` seconds and one running a reconciler
+pass every ``RECONCILE_INTERVAL`` seconds (the pass itself takes a cross-process lock), and it
+counts the messages in flight for the heartbeat record.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from dramatiq.middleware import Middleware
 
@@ -23,7 +22,7 @@ class WorkerRuntime(Middleware):
     def __init__(self, app_provider) -> None:
         self._app_provider = app_provider
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._in_flight = 0
         self._lock = threading.Lock()
         self.beat = None
@@ -41,13 +40,18 @@ class WorkerRuntime(Middleware):
     def after_worker_boot(self, broker, worker) -> None:
         self._stop.clear()
         self.beat = new_beat(getattr(worker, "worker_threads", 0))
-        self._thread = threading.Thread(target=self._loop, name="reelqueue-runtime", daemon=True)
-        self._thread.start()
+        # Separate threads: a long reconciler pass must never delay a heartbeat.
+        self._threads = [
+            threading.Thread(target=self._beat_loop, name="reelqueue-heartbeat", daemon=True),
+            threading.Thread(target=self._reconcile_loop, name="reelqueue-reconciler", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def before_worker_shutdown(self, broker, worker) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
         try:
             app = self._app_provider()
             self._registry(app).remove(self.beat.id)
@@ -59,12 +63,9 @@ class WorkerRuntime(Middleware):
             app.config.get("REDIS_URL"), app.config["WORKER_HEARTBEAT_INTERVAL"]
         )
 
-    def _loop(self) -> None:
+    def _beat_loop(self) -> None:
         app = self._app_provider()
-        beat_every = float(app.config["WORKER_HEARTBEAT_INTERVAL"])
-        reconcile_every = float(app.config["RECONCILE_INTERVAL"])
-        run_maintenance = app.config.get("RUN_MAINTENANCE", True)
-        next_reconcile = time.monotonic() + (1.0 if run_maintenance else float("inf"))
+        interval = float(app.config["WORKER_HEARTBEAT_INTERVAL"])
         registry = self._registry(app)
         while not self._stop.is_set():
             try:
@@ -73,10 +74,18 @@ class WorkerRuntime(Middleware):
                 registry.beat(self.beat)
             except Exception:  # noqa: BLE001 - a Redis blip must not kill the loop
                 log.warning("heartbeat failed", exc_info=True)
-            if time.monotonic() >= next_reconcile:
-                next_reconcile = time.monotonic() + reconcile_every
-                self._reconcile(app)
-            self._stop.wait(min(beat_every, max(0.05, next_reconcile - time.monotonic())))
+            self._stop.wait(interval)
+
+    def _reconcile_loop(self) -> None:
+        app = self._app_provider()
+        if not app.config.get("RUN_MAINTENANCE", True):
+            return
+        every = float(app.config["RECONCILE_INTERVAL"])
+        if self._stop.wait(min(1.0, every)):
+            return
+        while not self._stop.is_set():
+            self._reconcile(app)
+            self._stop.wait(every)
 
     @staticmethod
     def _reconcile(app) -> None:
