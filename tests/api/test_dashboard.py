@@ -300,3 +300,17 @@ def test_bad_dashboard_filters_are_400(client, path):
 
 def test_login_page_has_csrf_field(client):
     assert csrf_from(client.get("/dashboard/login").get_data(as_text=True))
+
+
+def test_final_status_fragment_triggers_a_details_refresh(app, client, auth, worker, settle):
+    job_id = client.post(
+        "/v1/videos", json={"prompt": "refresh", "seconds": "1", "size": "320x180"}, headers=auth
+    ).get_json()["id"]
+    login(client)
+    settle([job_id])
+    status = client.get(f"/dashboard/jobs/{job_id}/status")
+    assert status.headers["HX-Trigger"] == "job-final"
+    details = client.get(f"/dashboard/jobs/{job_id}/details").get_data(as_text=True)
+    assert 'id="job-details"' in details and "Finished" in details
+    page = client.get(f"/dashboard/jobs/{job_id}").get_data(as_text=True)
+    assert 'hx-trigger="job-final from:body"' in page

@@ -103,7 +103,15 @@ def job_page(job_id: str):
 def job_status(job_id: str):
     """The job's status region; it stops polling once the job is final."""
     job = jobs.get_job(job_id) or abort(404)
-    return render_template("_job_status.html", job=job)
+    headers = {"HX-Trigger": "job-final"} if job.is_final else {}
+    return render_template("_job_status.html", job=job), 200, headers
+
+
+@bp.get("/jobs/<job_id>/details")
+def job_details(job_id: str):
+    """The fields and attempts regions (refreshed when the job becomes final)."""
+    job = jobs.get_job(job_id) or abort(404)
+    return render_template("_job_details.html", job=job, attempts=data.attempts(job_id))
 
 
 @bp.get("/jobs/<job_id>/attempts")
