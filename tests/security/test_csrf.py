@@ -9,8 +9,9 @@ import re
 import pytest
 
 from tests.support.dashboard import csrf_from, login, page_token
+from tests.support.factories import gen_failure
 from webapp.extensions import db
-from webapp.jobs.models import JobAttempt, VideoJob
+from webapp.jobs.models import VideoJob
 from webapp.jobs.signatures import error_signature
 from webapp.webhooks.models import WebhookDelivery, WebhookEvent
 
@@ -32,24 +33,7 @@ def failed_job(app, client, auth, message: str) -> str:
     job_id = client.post(
         "/v1/videos", json={"prompt": "doomed", "seconds": "1", "size": "320x180"}, headers=auth
     ).get_json()["id"]
-    with app.app_context():
-        job = db.session.get(VideoJob, job_id)
-        job.status, job.attempts, job.error_code, job.error_message = "failed", 1, "e1", message
-        job.error_signature = error_signature("ProviderError", "e1", message)
-        job.job_metadata = {"error": {"name": "ProviderError"}}
-        db.session.add(
-            JobAttempt(
-                job_id=job_id,
-                attempt=1,
-                name="ProviderError",
-                message=message,
-                code="e1",
-                provider="local",
-                stack="Traceback (most recent call last):",
-            )
-        )
-        db.session.commit()
-    return job_id
+    return gen_failure(app, job_id, message)
 
 
 @pytest.fixture

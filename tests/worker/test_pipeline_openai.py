@@ -10,22 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import media_files
-from tests.fakes.openai_videos import FakeVideosServer
-from tests.support.factories import gen_mp4
 from webapp.extensions import db
 from webapp.jobs.models import JobAttempt, VideoJob
 from worker.pipeline import run_job
-
-
-@pytest.fixture(scope="module")
-def real_mp4(tmp_path_factory) -> bytes:
-    return gen_mp4(tmp_path_factory.mktemp("mp4"))
-
-
-@pytest.fixture
-def fake(real_mp4):
-    with FakeVideosServer(api_key="sk-test", video_bytes=real_mp4) as server:
-        yield server
 
 
 @pytest.fixture

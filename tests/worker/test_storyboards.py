@@ -11,9 +11,7 @@ import av
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.fakes.openai_videos import FakeVideosServer
 from tests.support.dashboard import ADMIN_KEY
-from tests.support.factories import gen_mp4
 from tests.support.receiver import WebhookReceiver
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -81,17 +79,6 @@ def test_film_is_not_ready_before_the_scenes(client, auth, broker):
     response = client.get(f"/v1/storyboards/{board['id']}/content", headers=auth)
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "asset_not_ready"
-
-
-@pytest.fixture(scope="module")
-def real_mp4(tmp_path_factory) -> bytes:
-    return gen_mp4(tmp_path_factory.mktemp("mp4"))
-
-
-@pytest.fixture
-def fake(real_mp4):
-    with FakeVideosServer(api_key="sk-test", video_bytes=real_mp4) as server:
-        yield server
 
 
 @pytest.fixture
