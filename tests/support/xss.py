@@ -70,6 +70,7 @@ LEGIT_TRIGGERS = {
     "every 1s",
     "every 3s",
     "click once",
+    "job-final from:body",
     "change, submit, keyup changed delay:400ms from:#q",
 }
 
