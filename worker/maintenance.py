@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from webapp.extensions import db
 from webapp.jobs import lifecycle
-from webapp.jobs.dispatch import dispatch_jobs
+from webapp.jobs.dispatch import DELAYED_MESSAGE, dispatch_jobs
 from webapp.jobs.models import JobStatus, VideoJob
 from webapp.timeutil import utcnow
 from worker.locks import single_flight
@@ -132,8 +132,7 @@ def redispatch_lost(report: ReconcileReport) -> None:
         .order_by(VideoJob.id)
         .limit(BATCH)
     ).all()
-    sent = [row for row in rows if row.message_id and row.dispatched_at]
-    gone = missing_messages(sent)
+    gone = missing_messages([row for row in rows if row.message_id and row.dispatched_at])
     ids = [
         row.id
         for row in rows
@@ -158,6 +157,10 @@ def missing_messages(rows) -> set[str]:
         return {row.message_id for row in rows if row.dispatched_at < PROCESS_STARTED}
     from worker.actors import generate_video
 
+    # A delayed message gets a new id when it falls due: only REDISPATCH_AFTER covers it.
+    rows = [row for row in rows if row.message_id != DELAYED_MESSAGE]
+    if not rows:
+        return set()
     prefix = f"{broker.namespace}:{generate_video.queue_name}"
     pipe = broker.client.pipeline(transaction=False)
     for row in rows:

@@ -138,3 +138,13 @@ def test_cli_requeue_stuck_and_queue_stats(client, auth, app, runner, broker):
     assert "Requeued 1, failed 0." in result.output
     stats = runner.invoke(args=["queue", "stats"])
     assert "queued=1" in stats.output
+
+
+def test_jittered_dispatches_are_not_sent_again_before_they_fall_due(client, auth, app, broker):
+    ids = queued(client, auth, 2)
+    with app.app_context():
+        from webapp.jobs.dispatch import DELAYED_MESSAGE, dispatch_jobs
+
+        dispatch_jobs(ids, spread_seconds=5)
+        assert {db.session.get(VideoJob, i).message_id for i in ids} == {DELAYED_MESSAGE}
+        assert maintenance.reconcile_once().redispatched == []

@@ -19,6 +19,7 @@ from webapp.jobs.models import JobStatus, VideoJob
 from webapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+DELAYED_MESSAGE = "delayed"
 BROKER_ERRORS = (redis.exceptions.RedisError, dramatiq.errors.DramatiqError, OSError)
 
 
@@ -39,8 +40,14 @@ def dispatch_jobs(job_ids: Iterable[str], *, spread_seconds: float = 0.0) -> int
         except BROKER_ERRORS as exc:
             log.warning("broker unavailable, job %s left for the reconciler: %s", job_id, exc)
             break
-        # Redis stores each enqueued copy under its own id (``redis_message_id``).
-        sent[job_id] = message.options.get("redis_message_id", message.message_id)
+        # Redis stores each enqueued copy under its own id (``redis_message_id``). A delayed
+        # message is enqueued again under a new id when it falls due, so its id cannot be
+        # checked later: it is marked, and only the REDISPATCH_AFTER rule applies to it.
+        sent[job_id] = (
+            DELAYED_MESSAGE
+            if delay
+            else message.options.get("redis_message_id", message.message_id)
+        )
     if sent:
         now = utcnow()
         for job_id, message_id in sent.items():
