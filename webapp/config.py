@@ -116,6 +116,9 @@ class Config:
     JOB_LEASE_SECONDS = _int("JOB_LEASE_SECONDS", 120, minimum=2)
     JOB_RETRY_BASE_DELAY = _float("JOB_RETRY_BASE_DELAY", 5.0)  # seconds, doubles per attempt
     JOB_RETRY_MAX_DELAY = _float("JOB_RETRY_MAX_DELAY", 300.0)
+    # Jobs recovered together from a dead worker are re-sent spread over this many seconds,
+    # so a poison job does not take the same neighbours down with it on every attempt.
+    RECOVERY_SPREAD_SECONDS = _float("RECOVERY_SPREAD_SECONDS", 30.0)
     REDISPATCH_AFTER = _int("REDISPATCH_AFTER", 600, minimum=1)  # seconds a queued job may wait
 
     DEFAULT_PROVIDER = _env("DEFAULT_PROVIDER", "local")

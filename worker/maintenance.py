@@ -88,7 +88,7 @@ def recover_expired_leases(report: ReconcileReport) -> None:
             report.requeued.append(job.id)
             to_dispatch.append(job.id)
     if to_dispatch:
-        spread = min(float(current_app.config["JOB_LEASE_SECONDS"]), 30.0)
+        spread = float(current_app.config["RECOVERY_SPREAD_SECONDS"])
         dispatch_jobs(to_dispatch, spread_seconds=spread if len(to_dispatch) > 1 else 0.0)
 
 

@@ -49,6 +49,7 @@ class Stack:
             WORKER_HEARTBEAT_INTERVAL="0.5",
             JOB_RETRY_BASE_DELAY="0.2",
             REDISPATCH_AFTER="30",
+            RECOVERY_SPREAD_SECONDS="8",
             LOG_LEVEL="INFO",
             ENABLE_TEST_PROVIDERS="true",
             WORKER_THREADS="2",
