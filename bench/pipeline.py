@@ -3,14 +3,13 @@
 - ours: ``dramatiq bench.worker_entry --processes P --threads T`` -- the real broker,
   middleware (app context, runtime/heartbeats), ``generate_video`` actor and ``run_job``
   (claim, progress, storage, fenced finish, webhook outbox) on a fresh PostgreSQL database,
-  with the ``null`` provider (bench/null_provider.py: four ``ctx.progress`` calls, two tiny
-  files). N queued jobs are created and dispatched with the app's own ``dispatch_jobs``.
+  with the app's ``null`` test provider (``ENABLE_TEST_PROVIDERS=true``; four ``ctx.progress``
+  calls, two tiny files). N queued jobs are created and dispatched with the app's own
+  ``dispatch_jobs``.
 - baseline: ``dramatiq bench.noop_worker`` with the same ``--processes``/``--threads`` on the
   same Redis, draining N no-op messages.
 
 (The baseline drains 5N messages so its timed window is as long as ours.)
-``+proposed`` (informational): ``dramatiq bench.proposed_worker_entry``, the same with the
-worker-path changes proposed in RESULTS.md patched in, on N more jobs.
 Both start behind a gate (bench/gate.py): the clock starts when every process has booted and
 warmed up, and stops when the queue and its message hash are empty (every message acked).
 ``RUN_MAINTENANCE=0`` (no reconciler pass during the window). Ratio = ours / baseline jobs/s.
@@ -59,7 +58,7 @@ def seed_jobs(n: int) -> list[str]:
         params = VideoParams(
             prompt="null provider benchmark",
             provider="null",
-            model="null-1",
+            model="sora-2",
             seconds=4,
             size="1280x720",
         )
@@ -201,6 +200,7 @@ def run(args: argparse.Namespace) -> list[Result]:
             DATABASE_URL=_CURRENT_URL,
             REDIS_URL=REDIS_URL,
             RUN_MAINTENANCE="0",
+            ENABLE_TEST_PROVIDERS="true",
             LOG_LEVEL="WARNING",
             WORKER_HEARTBEAT_INTERVAL="1",
         )
@@ -208,9 +208,6 @@ def run(args: argparse.Namespace) -> list[Result]:
         migrate(env)
         flush_bench_redis()
         try:
-            from bench.null_provider import install
-
-            install()
             log(f"pipeline: seeding and dispatching {n} null jobs")
             seed_jobs(n)
             ours_s = drain("bench.worker_entry", "videos", n, env, scratch / "worker.log")
@@ -225,13 +222,6 @@ def run(args: argparse.Namespace) -> list[Result]:
                 f"{files} videos stored"
             )
 
-            seed_jobs(n)
-            prop_s = drain("bench.proposed_worker_entry", "videos", n, env, scratch / "prop.log")
-            counts = status_counts()
-            if counts.get("completed", 0) != 2 * n:
-                raise RuntimeError(f"proposed: not every job completed: {counts}")
-            log(f"  +proposed: {n} jobs in {prop_s:.2f}s ({n / prop_s:.0f} jobs/s)")
-
             from bench.noop_worker import noop
 
             for i in range(n_base):
@@ -242,7 +232,7 @@ def run(args: argparse.Namespace) -> list[Result]:
                 profile_in_process(200)
         finally:
             flush_bench_redis()
-    ours, base, prop = n / ours_s, n_base / base_s, n / prop_s
+    ours, base = n / ours_s, n_base / base_s
     return [
         Result(
             name="pipeline jobs/s (null provider)",
@@ -258,17 +248,6 @@ def run(args: argparse.Namespace) -> list[Result]:
                 f"ours {ours_s:.2f}s; raw dramatiq {n_base} msgs in {base_s:.2f}s; "
                 f"all {n} completed, {files} files"
             ),
-        ),
-        Result(
-            name="pipeline jobs/s (null provider) +proposed",
-            ours=prop,
-            baseline=base,
-            ratio=prop / base,
-            target=f">= {TARGET}",
-            passed=prop / base >= TARGET,
-            unit="jobs/s",
-            baseline_unit="msg/s",
-            note="bench/proposed_worker_entry.py: the worker-path changes in RESULTS.md",
         ),
     ]
 

@@ -1,15 +1,11 @@
 """``dramatiq bench.worker_entry``: the real worker (broker, middleware, actors, pipeline)
-with the ``null`` provider registered and a start gate. Env as for ``dramatiq worker``."""
+plus a start gate. The ``null`` provider comes from ``ENABLE_TEST_PROVIDERS=true``."""
 
 from __future__ import annotations
 
 import os
 
 from bench.gate import StartGate
-from bench.null_provider import install
-
-install()
-
 from worker import actors  # noqa: E402, F401  (declares the queues)
 from worker.broker import app_context_middleware, broker  # noqa: E402
 

@@ -2,8 +2,8 @@
 
 - ``crash``: kills its own worker process (SIGKILL) in the middle of generating -- a poison
   job, like one that runs the worker out of memory.
-- ``null``: makes a tiny file instantly, reporting progress a few times -- the pipeline's cost
-  without any rendering.
+- ``null``: makes two tiny files instantly, reporting progress a few times -- the pipeline's
+  cost (claim, progress, storage, fenced finish) without any rendering.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ class NullProvider(Provider):
     def generate(self, spec: VideoSpec, ctx: JobContext, workdir: Path) -> GeneratedAssets:
         for percent in (25, 50, 75, 100):
             ctx.progress(percent)
-        video = workdir / "video.mp4"
+        video, thumbnail = workdir / "video.mp4", workdir / "thumbnail.jpg"
         video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + spec.job_id.encode())
-        return GeneratedAssets(video=video, thumbnail=None)
+        thumbnail.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 200 + b"\xff\xd9")
+        return GeneratedAssets(video=video, thumbnail=thumbnail)
 
 
 TEST_PROVIDERS = {"crash": CrashProvider, "null": NullProvider}
