@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 import psycopg
 import pytest
-import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -30,7 +29,7 @@ PYTHON = str(VENV_BIN / "python")
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 from worker.heartbeat import STALE_AFTER_INTERVALS  # noqa: E402
 
-HEALTH_REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_DB_URL = HEALTH_REDIS_URL = "redis://127.0.0.1:6379/14"
 HEARTBEAT = 0.5
 STALE_AFTER = STALE_AFTER_INTERVALS * HEARTBEAT
 ADMIN_KEY = "health-test-admin-key-" + "k" * 32
@@ -204,16 +203,6 @@ def run_health_check(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 # --- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_db_url() -> Iterator[str]:
-    """A Redis database of its own, emptied before and after."""
-    client = redis.Redis.from_url(HEALTH_REDIS_URL)
-    client.flushdb()
-    yield HEALTH_REDIS_URL
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture

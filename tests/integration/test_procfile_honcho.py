@@ -17,10 +17,8 @@ import shlex
 import signal
 import socket
 import subprocess
-from collections.abc import Iterator
 
 import pytest
-import redis
 
 from tests.integration import test_health_probe as health
 from tests.integration.test_health_probe import (
@@ -35,24 +33,14 @@ from tests.integration.test_health_probe import (
     wait_for,
 )
 
-# The health module's fixtures, used here too (redis_db_url is overridden below).
+# The health module's fixtures, used here too; redis_db_url (conftest.py) uses REDIS_DB_URL.
 pg_database = health.pg_database
 service_env = health.service_env
 processes = health.processes
 
-HONCHO_REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_DB_URL = HONCHO_REDIS_URL = "redis://127.0.0.1:6379/13"
 HONCHO = str(VENV_BIN / "honcho")
 HONCHO_SIGTERM_RC = 143  # honcho's own exit code after SIGTERM (128 + 15)
-
-
-@pytest.fixture
-def redis_db_url() -> Iterator[str]:
-    """Overrides the health module's: a Redis database of its own, emptied before and after."""
-    client = redis.Redis.from_url(HONCHO_REDIS_URL)
-    client.flushdb()
-    yield HONCHO_REDIS_URL
-    client.flushdb()
-    client.close()
 
 
 def procfile_command(name: str) -> str:
