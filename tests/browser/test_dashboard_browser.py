@@ -77,9 +77,10 @@ def test_progress_bar_reaches_completed_and_the_video_loads(page, live, client, 
         time.sleep(0.1)
     assert "completed" in seen
     assert seen & {"queued", "in_progress"}, "the page showed the job before it finished"
+    # Arrow functions, not bare expressions: Playwright re-polls a bare expression with
+    # eval(), which the dashboard's CSP (script-src 'self') rightly refuses.
     page.wait_for_function(
-        "document.querySelector('#player') && document.querySelector('#player').readyState >= 1",
-        timeout=15000,
+        "() => document.querySelector('#player')?.readyState >= 1", timeout=15000
     )
     duration = page.evaluate("document.querySelector('#player').duration")
     assert abs(duration - 12) < 0.2
@@ -131,6 +132,6 @@ def test_storyboard_page_shows_scenes_and_plays_the_film(page, live, client, aut
     sign_in(page, live)
     page.goto(f"{live.url}/dashboard/storyboards/{board['id']}")
     assert page.locator(".scene img").count() == 3
-    page.wait_for_function("document.querySelector('#film').readyState >= 1", timeout=15000)
+    page.wait_for_function("() => document.querySelector('#film')?.readyState >= 1", timeout=15000)
     assert abs(page.evaluate("document.querySelector('#film').duration") - 3) < 0.2
     shot(page, "08-storyboard")
