@@ -7,9 +7,6 @@ migrated with ``flask --app wsgi db upgrade``, with ``REDIS_URL`` on Redis db 12
   8 threads -- the defaults), loaded with JSON creates carrying a client's bearer key;
 - baseline: ``gunicorn -c gunicorn.conf.py bench.bare_app:app`` -- same settings, one route
   that inserts one row with SQLAlchemy and sends one Dramatiq message;
-- ``+proposed`` (informational): ``bench.proposed_app:app``, the real app with the create-path
-  change proposed in RESULTS.md patched in; ``+proposed+auth cache`` adds the optional 5 s
-  client-key cache.
 
 Load: wrk (1 thread, 16 keep-alive connections = 2 workers x 8 threads) on 127.0.0.1, after
 a warm-up; the best of ``rounds`` interleaved rounds is kept for each side. No worker runs:
@@ -49,8 +46,6 @@ CONNECTIONS = 16
 SIDES = (  # (side, gunicorn target, extra environment)
     ("ours", "wsgi:app", {}),
     ("bare", "bench.bare_app:app", {}),
-    ("proposed", "bench.proposed_app:app", {}),
-    ("proposed+cache", "bench.proposed_app:app", {"BENCH_AUTH_CACHE_SECONDS": "5"}),
 )
 BODY = {"prompt": "a paper boat drifting down a river at dawn", "seconds": "4", "size": "1280x720"}
 
@@ -158,26 +153,6 @@ def run(args: argparse.Namespace) -> list[Result]:
                 extra={side: best[side].__dict__ | {"rps": best[side].rps} for side in best},
             )
         )
-        for side, label, what in (
-            ("proposed", "+proposed", "one commit per create, no reload"),
-            ("proposed+cache", "+proposed+auth cache", "the same plus a 5 s client-key cache"),
-        ):
-            res = best[side]
-            results.append(
-                Result(
-                    name=f"api_create[{backend}] req/s {label}",
-                    ours=res.rps,
-                    baseline=bare.rps,
-                    ratio=res.rps / bare.rps,
-                    target=f">= {TARGET}",
-                    passed=res.rps / bare.rps >= TARGET,
-                    unit="req/s",
-                    note=(
-                        f"bench/proposed_app.py, {what} (RESULTS.md); "
-                        f"p50/p99 {res.p50_ms:.1f}/{res.p99_ms:.1f} ms"
-                    ),
-                )
-            )
     return results
 
 

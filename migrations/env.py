@@ -49,6 +49,18 @@ def get_metadata():
     return target_db.metadata
 
 
+def for_this_database(dialect_name):
+    """An ``include_object`` hook: leave out of autogenerate (and ``flask db check``) what a
+    model declares for another database only, e.g. the PostgreSQL trigram indexes
+    (``Index(...).ddl_if(dialect="postgresql")``), which SQLite never has."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        ddl_if = getattr(obj, "_ddl_if", None)
+        return not (ddl_if and ddl_if.dialect and ddl_if.dialect != dialect_name)
+
+    return include_object
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -93,6 +105,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        conf_args.setdefault("include_object", for_this_database(connection.dialect.name))
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

@@ -115,6 +115,9 @@ def app(database_url, tmp_path, app_overrides):
     yield app
     with app.app_context():
         db.session.remove()
+        # Whatever the test did, the trigger-kept counts still match the jobs table.
+        assert services.count_drift(db) == [], "job_status_counts drifted from video_jobs"
+        db.session.remove()
         db.engine.dispose()
 
 

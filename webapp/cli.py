@@ -101,6 +101,15 @@ def reconcile() -> None:
     )
 
 
+@jobs_cli.command("recount")
+def recount() -> None:
+    """Rebuild the job counts the dashboard reads (after a bulk load with triggers off)."""
+    from webapp.jobs.counts import rebuild
+
+    totals = rebuild()
+    click.echo(", ".join(f"{status} {n}" for status, n in totals.items()))
+
+
 @queue_cli.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print the admin API's JSON.")
 def queue_stats(as_json: bool) -> None:

@@ -7,6 +7,7 @@ Every message runs inside a fresh Flask app context (:class:`AppContext`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from typing import TYPE_CHECKING
@@ -66,10 +67,40 @@ def add_worker_metrics(target: dramatiq.Broker) -> None:
     target.add_middleware(Prometheus())
 
 
+CHOSEN_ID = "reelqueue_redis_id"
+
+
+class ReelqueueRedisBroker(RedisBroker):
+    """A :class:`RedisBroker` that stores a message under a Redis id its sender chose.
+
+    ``RedisBroker.enqueue`` draws a fresh ``redis_message_id`` on every call. Creating a job
+    stamps the id on the row in the same transaction as the INSERT (see
+    :func:`webapp.jobs.dispatch.prepare`) and sends after the commit, so the id has to be
+    known first. The sender's choice travels in the ``reelqueue_redis_id`` option, which is
+    used once and removed: a consumed message re-sent later gets a fresh id as usual.
+    """
+
+    def enqueue(self, message, *, delay=None):
+        if CHOSEN_ID not in message.options:
+            return super().enqueue(message, delay=delay)
+        options = dict(message.options)
+        chosen = options.pop(CHOSEN_ID)
+        message = dataclasses.replace(message, options=options)
+        if delay is not None:  # a delayed message is re-stored under a new id when due
+            return super().enqueue(message, delay=delay)
+        message = message.copy(options={"redis_message_id": chosen})
+        self.emit_before("enqueue", message, delay)
+        self.do_enqueue(message.queue_name, chosen, message.encode())
+        self.emit_after("enqueue", message, delay)
+        return message
+
+
 def build_broker() -> dramatiq.Broker:
     url = os.environ.get("REDIS_URL")
     if url:
-        new = RedisBroker(url=url, heartbeat_timeout=60_000, dead_message_ttl=86_400_000 * 7)
+        new = ReelqueueRedisBroker(
+            url=url, heartbeat_timeout=60_000, dead_message_ttl=86_400_000 * 7
+        )
         add_worker_metrics(new)
     else:
         new = StubBroker()

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from webapp.extensions import db
-from webapp.jobs import lifecycle
+from webapp.jobs import counts, lifecycle
 from webapp.jobs.dispatch import DELAYED_MESSAGE, dispatch_jobs
 from webapp.jobs.models import JobStatus, VideoJob
 from webapp.timeutil import utcnow
@@ -27,6 +27,7 @@ from worker.locks import single_flight
 
 log = logging.getLogger(__name__)
 BATCH = 500
+SEND_GRACE_SECONDS = 5.0
 PROCESS_STARTED = utcnow()
 
 
@@ -58,6 +59,7 @@ def reconcile_once() -> ReconcileReport:
         report.webhooks = resend_webhooks()
         report.compiles = resend_compiles()
         report.cleaned = cleanup(config["JOB_RETENTION_DAYS"])
+        counts.compact()  # after cleanup: fold in its deletions too
         report.seconds = time.monotonic() - started
     if report.requeued or report.failed or report.redispatched or report.cleaned:
         log.info(
@@ -132,7 +134,10 @@ def redispatch_lost(report: ReconcileReport) -> None:
         .order_by(VideoJob.id)
         .limit(BATCH)
     ).all()
-    gone = missing_messages([row for row in rows if row.message_id and row.dispatched_at])
+    # A create stamps its row just before it sends: give the send a moment before asking Redis.
+    settled = now - timedelta(seconds=SEND_GRACE_SECONDS)
+    stamped = [row for row in rows if row.message_id and row.dispatched_at]
+    gone = missing_messages([row for row in stamped if row.dispatched_at < settled])
     ids = [
         row.id
         for row in rows

@@ -65,6 +65,22 @@ def migrate_fresh(pg_url: str) -> None:
     _upgrade(pg_url)
 
 
+# Rows where the trigger-kept job counts differ from a count of video_jobs, read in one
+# statement (one snapshot on both databases); empty when they agree.
+COUNT_DRIFT_SQL = """
+SELECT status, signature, sum(n) FROM (
+  SELECT status, CASE WHEN status = 'failed' THEN error_signature END AS signature, 1 AS n
+  FROM video_jobs
+  UNION ALL
+  SELECT status, error_signature, -delta FROM job_status_counts
+) AS both_sides GROUP BY status, signature HAVING sum(n) <> 0
+"""
+
+
+def count_drift(db) -> list[tuple]:
+    return [tuple(row) for row in db.session.execute(db.text(COUNT_DRIFT_SQL))]
+
+
 def truncate_all(db) -> None:
     tables = [t.name for t in db.metadata.sorted_tables]
     db.session.execute(db.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))

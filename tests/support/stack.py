@@ -22,6 +22,7 @@ import psycopg
 import redis
 
 from tests.support.processes import BIN, base_env, free_port, http, kill, run, start, wait_http
+from tests.support.services import COUNT_DRIFT_SQL
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 FINAL = {"completed", "failed", "cancelled"}
@@ -227,5 +228,8 @@ class Stack:
         twice = {k: v for k, v in self.completions_logged().items() if v > 1}
         if twice:
             problems.append(f"completed more than once: {twice}")
+        drift = self.sql(COUNT_DRIFT_SQL)
+        if drift:
+            problems.append(f"job counts differ from the table (status, signature, n): {drift}")
         assert not problems, problems[:20]
         return {job_id: status for job_id, status, _ in rows}

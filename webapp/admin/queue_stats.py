@@ -14,8 +14,8 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.jobs.counts import count_by_status
 from webapp.jobs.models import JobStatus, VideoJob
-from webapp.jobs.service import count_by_status
 from webapp.timeutil import utcnow
 from worker.heartbeat import HeartbeatRegistry
 

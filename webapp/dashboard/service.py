@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Integer, cast, func, select
 
 from webapp.extensions import db
+from webapp.jobs import counts
 from webapp.jobs.models import JobAttempt, JobStatus, VideoJob
 from webapp.queries import keyset_page
 from webapp.timeutil import utcnow
@@ -76,26 +77,39 @@ def drain_estimate(waiting: int, buckets: list[Bucket]) -> float | None:
 
 
 def failure_groups(limit: int = 50) -> list[FailureGroup]:
-    """Failed jobs grouped by error signature, largest group first."""
-    rows = db.session.execute(
-        select(
-            VideoJob.error_signature,
-            func.count(),
-            func.min(VideoJob.completed_at),
-            func.max(VideoJob.completed_at),
-            func.max(VideoJob.id),
+    """Failed jobs grouped by error signature, largest group first.
+
+    The group sizes come from the trigger-kept counts; first/last seen and the latest sample
+    are probes of the partial index on failed jobs' signatures, so the page costs the same
+    whatever the number of failed jobs.
+    """
+    groups = counts.failed_by_signature(limit).subquery()
+
+    def in_group():
+        return (VideoJob.status == JobStatus.FAILED) & (
+            VideoJob.error_signature == groups.c.error_signature
         )
-        .where(VideoJob.status == JobStatus.FAILED)
-        .group_by(VideoJob.error_signature)
-        .order_by(func.count().desc())
-        .limit(limit)
+
+    first = select(func.min(VideoJob.completed_at)).where(in_group()).scalar_subquery()
+    last = select(func.max(VideoJob.completed_at)).where(in_group()).scalar_subquery()
+    sample = (
+        select(VideoJob.id)
+        .where(in_group())
+        .order_by(VideoJob.completed_at.desc(), VideoJob.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(groups.c.error_signature, groups.c.n, first, last, sample).order_by(
+            groups.c.n.desc(), groups.c.error_signature
+        )
     ).all()
     samples = {
         job.id: job
         for job in db.session.scalars(select(VideoJob).where(VideoJob.id.in_([r[4] for r in rows])))
     }
     return [
-        FailureGroup(signature or "", count, first, last, samples.get(sample_id))
+        FailureGroup(signature or "", int(count), first, last, samples.get(sample_id))
         for signature, count, first, last, sample_id in rows
     ]
 

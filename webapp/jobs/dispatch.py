@@ -1,7 +1,8 @@
 """Send generation messages after commit; a broker outage never loses a job.
 
-The row is already committed when these run. If the broker is unreachable the row stays
-``queued`` with no ``dispatched_at`` and the reconciler sends it later.
+The row is already committed when a message is sent. If the broker is unreachable the row
+stays ``queued`` -- with no ``dispatched_at``, or (for a new job, see :func:`prepare`) with a
+message id Redis does not hold -- and the reconciler sends it later.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterable
+from uuid import uuid4
 
+import dramatiq
 import dramatiq.errors
 import redis.exceptions
 from sqlalchemy import update
@@ -59,6 +62,35 @@ def dispatch_jobs(job_ids: Iterable[str], *, spread_seconds: float = 0.0) -> int
             )
         db.session.commit()
     return len(sent)
+
+
+def prepare(job: VideoJob) -> dramatiq.Message | None:
+    """The message for a new job that is not committed yet, its Redis id already stamped on
+    the row with ``dispatched_at``, so creating a job is one transaction; send it after the
+    commit with :func:`send_prepared`. None with the embedded broker, whose messages have no
+    id chosen in advance: use :func:`dispatch_jobs` after the commit there."""
+    from worker.actors import generate_video
+    from worker.broker import CHOSEN_ID, is_embedded
+
+    if is_embedded():
+        return None
+    job.message_id = str(uuid4())
+    job.dispatched_at = utcnow()
+    return generate_video.message_with_options(args=(job.id,), **{CHOSEN_ID: job.message_id})
+
+
+def send_prepared(message: dramatiq.Message) -> bool:
+    """Send a message from :func:`prepare` once its row is committed. If the broker is down the
+    row keeps a message id Redis does not hold, and the reconciler's lost-message check
+    (:func:`worker.maintenance.missing_messages`) sends it again."""
+    from worker.broker import broker
+
+    try:
+        broker.enqueue(message)
+    except BROKER_ERRORS as exc:
+        log.warning("broker unavailable, job %s left for the reconciler: %s", message.args[0], exc)
+        return False
+    return True
 
 
 def send_retry(job_id: str, delay_seconds: float) -> bool:

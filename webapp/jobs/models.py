@@ -6,7 +6,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -90,7 +102,30 @@ class VideoJob(db.Model):
         Index("ix_video_jobs_status_completed", "status", "completed_at"),
         Index("ix_video_jobs_created_at", "created_at"),
         Index("ix_video_jobs_provider_id", "provider", "id"),
-        Index("ix_video_jobs_status_signature", "status", "error_signature"),
+        # Failure groups: first/last seen and the latest sample per signature are index
+        # probes; a signature's failed jobs are one index range.
+        Index(
+            "ix_video_jobs_failed_signature",
+            "error_signature",
+            "completed_at",
+            "id",
+            postgresql_where=text("status = 'failed'"),
+            sqlite_where=text("status = 'failed'"),
+        ),
+        # Search (prompt / error text ILIKE '%...%') on PostgreSQL: pg_trgm GIN indexes.
+        Index(
+            "ix_video_jobs_prompt_trgm",
+            "prompt",
+            postgresql_using="gin",
+            postgresql_ops={"prompt": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_video_jobs_error_message_trgm",
+            "error_message",
+            postgresql_using="gin",
+            postgresql_ops={"error_message": "gin_trgm_ops"},
+            postgresql_where=text("error_message IS NOT NULL"),
+        ).ddl_if(dialect="postgresql"),
     )
 
     @property
@@ -103,6 +138,20 @@ class VideoJob(db.Model):
 
     def __repr__(self) -> str:
         return f"<VideoJob {self.id} {self.status}>"
+
+
+# Job counts per status (and per error signature for failed jobs) as deltas, appended by
+# triggers on video_jobs (migration 0003_job_counts), summed by webapp.jobs.counts and folded
+# into one row per key by the reconciler. Append-only, so concurrent transactions never wait
+# on a shared counter row, and the dashboard's counts cost the same at any table size.
+job_status_counts = Table(
+    "job_status_counts",
+    db.metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("error_signature", String(64)),
+    Column("delta", BigInteger, nullable=False),
+)
 
 
 class JobAttempt(db.Model):

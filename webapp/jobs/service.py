@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from webapp.extensions import db
 from webapp.ids import new_id
-from webapp.jobs.dispatch import dispatch_jobs
+from webapp.jobs.dispatch import dispatch_jobs, prepare, send_prepared
 from webapp.jobs.models import FINAL_STATUSES, JobAttempt, JobStatus, VideoJob
 from webapp.jobs.params import VideoParams
 from webapp.queries import get_owned, keyset_page
@@ -63,11 +63,21 @@ def build_job(
 
 
 def submit_job(params: VideoParams, *, client_id: int | None) -> VideoJob:
-    """Commit the row, then send the message (a broker outage leaves it for the reconciler)."""
+    """Commit the row (stamped with its message id), then send the message; a broker outage
+    leaves it for the reconciler. One transaction, and the answer needs no reload."""
     job = build_job(params, client_id=client_id)
+    message = prepare(job)
     db.session.add(job)
-    db.session.commit()
-    dispatch_jobs([job.id])
+    session = db.session()
+    session.expire_on_commit = False  # the row is exactly what we just wrote
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    if message is None:
+        dispatch_jobs([job.id])
+    else:
+        send_prepared(message)
     return job
 
 
@@ -122,15 +132,6 @@ def list_by_storyboard(storyboard_id: str) -> list[VideoJob]:
 
 def list_by_status(status: str, *, limit: int = 100) -> list[VideoJob]:
     return list_jobs(status=status, limit=limit).items
-
-
-def count_by_status() -> dict[str, int]:
-    counts = {s.value: 0 for s in JobStatus}
-    for status, count in db.session.execute(
-        select(VideoJob.status, func.count()).group_by(VideoJob.status)
-    ):
-        counts[status] = count
-    return counts
 
 
 def update_job(job_id: str, **fields) -> VideoJob | None:
