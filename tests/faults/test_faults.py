@@ -109,7 +109,9 @@ def test_every_message_delivered_twice_concurrently(stack):
 
 
 def test_sigterm_lets_short_jobs_finish_and_a_long_job_is_recovered_by_its_lease(stack):
-    [long_job] = stack.submit(1, seconds="12", size="1792x1024", prompt="long")
+    # The long job idles for 12 s (the ``sleep`` test provider): a render's length would
+    # depend on the machine, and a fast one finished before the shutdown timeout.
+    [long_job] = stack.submit(1, seconds="12", provider="sleep", prompt="long")
     worker = stack.start_worker(WORKER_SHUTDOWN_TIMEOUT="1500")
     stack.wait_for(lambda: stack.statuses()[long_job] == "in_progress", what="long job start")
     [short_job] = stack.submit(1, prompt="short")

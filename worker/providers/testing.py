@@ -4,12 +4,16 @@
   job, like one that runs the worker out of memory.
 - ``null``: makes two tiny files instantly, reporting progress a few times -- the pipeline's
   cost (claim, progress, storage, fenced finish) without any rendering.
+- ``sleep``: like ``null`` after ``seconds`` of wall time spent idle, reporting progress (and
+  so holding its lease) as it goes -- a long job whose length does not depend on how fast
+  the machine renders.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 from worker.providers.base import Capabilities, GeneratedAssets, JobContext, Provider, VideoSpec
@@ -47,7 +51,18 @@ class NullProvider(Provider):
         return GeneratedAssets(video=video, thumbnail=thumbnail)
 
 
-TEST_PROVIDERS = {"crash": CrashProvider, "null": NullProvider}
+class SleepProvider(NullProvider):
+    name = "sleep"
+
+    def generate(self, spec: VideoSpec, ctx: JobContext, workdir: Path) -> GeneratedAssets:
+        deadline = time.monotonic() + spec.seconds
+        while (left := deadline - time.monotonic()) > 0:
+            ctx.progress(100 * (1 - left / spec.seconds))
+            time.sleep(min(0.25, left))
+        return super().generate(spec, ctx, workdir)
+
+
+TEST_PROVIDERS = {"crash": CrashProvider, "null": NullProvider, "sleep": SleepProvider}
 
 
 def enabled() -> bool:
