@@ -19,10 +19,11 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from webapp.admin.auth import require_admin_key
 from webapp.extensions import db
+from webapp.jobs.counts import count_by_status_and_provider
 from webapp.jobs.models import JobStatus, VideoJob
 from webapp.timeutil import utcnow
 
@@ -59,12 +60,7 @@ class JobCollector:
             "Jobs by status and provider now.",
             labels=["status", "provider"],
         )
-        rows = db.session.execute(
-            select(VideoJob.status, VideoJob.provider, func.count()).group_by(
-                VideoJob.status, VideoJob.provider
-            )
-        ).all()
-        for status, provider, count in rows:
+        for (status, provider), count in count_by_status_and_provider().items():
             current.add_metric([status, provider], count)
             if status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
                 totals.add_metric([status, provider], count)

@@ -17,20 +17,21 @@ down_revision = "0002_admin_sessions"
 branch_labels = None
 depends_on = None
 
-# A failed job is counted under its error signature, every other status under NULL.
+# Jobs are counted by (status, provider, signature): a failed job under its error signature,
+# every other status under NULL. A job's provider never changes.
 PG_FUNCTIONS = [
     # INSERT and DELETE: one statement-level trigger each, so a bulk load or a retention
     # sweep appends one row per (status, signature), not one per job.
     """CREATE FUNCTION video_jobs_count_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO job_status_counts (status, error_signature, delta)
-      SELECT status, CASE WHEN status = 'failed' THEN error_signature END, count(*)
-      FROM new_rows GROUP BY 1, 2;
+    INSERT INTO job_status_counts (status, provider, error_signature, delta)
+      SELECT status, provider, CASE WHEN status = 'failed' THEN error_signature END, count(*)
+      FROM new_rows GROUP BY 1, 2, 3;
   ELSE
-    INSERT INTO job_status_counts (status, error_signature, delta)
-      SELECT status, CASE WHEN status = 'failed' THEN error_signature END, -count(*)
-      FROM old_rows GROUP BY 1, 2;
+    INSERT INTO job_status_counts (status, provider, error_signature, delta)
+      SELECT status, provider, CASE WHEN status = 'failed' THEN error_signature END, -count(*)
+      FROM old_rows GROUP BY 1, 2, 3;
   END IF;
   RETURN NULL;
 END $$""",
@@ -38,15 +39,15 @@ END $$""",
     # calling the function, so progress and lease writes cost nothing extra).
     """CREATE FUNCTION video_jobs_count_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO job_status_counts (status, error_signature, delta) VALUES
-    (OLD.status, CASE WHEN OLD.status = 'failed' THEN OLD.error_signature END, -1),
-    (NEW.status, CASE WHEN NEW.status = 'failed' THEN NEW.error_signature END, 1);
+  INSERT INTO job_status_counts (status, provider, error_signature, delta) VALUES
+    (OLD.status, OLD.provider, CASE WHEN OLD.status = 'failed' THEN OLD.error_signature END, -1),
+    (NEW.status, NEW.provider, CASE WHEN NEW.status = 'failed' THEN NEW.error_signature END, 1);
   RETURN NULL;
 END $$""",
 ]
 KEY_CHANGED = (  # {differ}: PostgreSQL's IS DISTINCT FROM, SQLite's IS NOT (both NULL-safe)
-    "OLD.status {differ} NEW.status OR (NEW.status = 'failed'"
-    " AND OLD.error_signature {differ} NEW.error_signature)"
+    "OLD.status {differ} NEW.status OR OLD.provider {differ} NEW.provider"
+    " OR (NEW.status = 'failed' AND OLD.error_signature {differ} NEW.error_signature)"
 )
 PG_TRIGGERS = [
     """CREATE TRIGGER video_jobs_count_insert AFTER INSERT ON video_jobs
@@ -62,21 +63,21 @@ PG_TRIGGERS = [
 SQLITE_KEY = "CASE WHEN {row}.status = 'failed' THEN {row}.error_signature END"
 SQLITE_TRIGGERS = [
     f"""CREATE TRIGGER video_jobs_count_insert AFTER INSERT ON video_jobs BEGIN
-       INSERT INTO job_status_counts (status, error_signature, delta)
-       VALUES (NEW.status, {SQLITE_KEY.format(row="NEW")}, 1); END""",
+       INSERT INTO job_status_counts (status, provider, error_signature, delta)
+       VALUES (NEW.status, NEW.provider, {SQLITE_KEY.format(row="NEW")}, 1); END""",
     f"""CREATE TRIGGER video_jobs_count_delete AFTER DELETE ON video_jobs BEGIN
-       INSERT INTO job_status_counts (status, error_signature, delta)
-       VALUES (OLD.status, {SQLITE_KEY.format(row="OLD")}, -1); END""",
+       INSERT INTO job_status_counts (status, provider, error_signature, delta)
+       VALUES (OLD.status, OLD.provider, {SQLITE_KEY.format(row="OLD")}, -1); END""",
     f"""CREATE TRIGGER video_jobs_count_update AFTER UPDATE OF status, error_signature
        ON video_jobs WHEN {KEY_CHANGED.format(differ='IS NOT')} BEGIN
-       INSERT INTO job_status_counts (status, error_signature, delta)
-       VALUES (OLD.status, {SQLITE_KEY.format(row="OLD")}, -1),
-              (NEW.status, {SQLITE_KEY.format(row="NEW")}, 1); END""",
+       INSERT INTO job_status_counts (status, provider, error_signature, delta)
+       VALUES (OLD.status, OLD.provider, {SQLITE_KEY.format(row="OLD")}, -1),
+              (NEW.status, NEW.provider, {SQLITE_KEY.format(row="NEW")}, 1); END""",
 ]
 FILL = (
-    "INSERT INTO job_status_counts (status, error_signature, delta)"
-    " SELECT status, CASE WHEN status = 'failed' THEN error_signature END, count(*)"
-    " FROM video_jobs GROUP BY 1, 2"
+    "INSERT INTO job_status_counts (status, provider, error_signature, delta)"
+    " SELECT status, provider, CASE WHEN status = 'failed' THEN error_signature END, count(*)"
+    " FROM video_jobs GROUP BY 1, 2, 3"
 )
 
 
@@ -91,6 +92,7 @@ def upgrade():
             autoincrement=True,
         ),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("provider", sa.String(length=32), nullable=False),
         sa.Column("error_signature", sa.String(length=64), nullable=True),
         sa.Column("delta", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_status_counts")),

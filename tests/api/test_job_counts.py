@@ -183,3 +183,16 @@ def test_one_statement_over_many_rows_is_counted(app, statement):
             db.session.execute(VideoJob.__table__.insert(), rows)
         db.session.commit()
         assert counts.count_by_status() == truth()
+
+
+def test_counts_by_status_and_provider_feed_the_metrics(app):
+    from dataclasses import replace
+
+    with app.app_context():
+        submit(2)
+        other = service.submit_job(replace(PARAMS, provider="openai"), client_id=None)
+        lifecycle.claim(other.id, "w1", lease_seconds=30)
+        assert counts.count_by_status_and_provider() == {
+            ("queued", "local"): 2,
+            ("in_progress", "openai"): 1,
+        }

@@ -68,12 +68,13 @@ def migrate_fresh(pg_url: str) -> None:
 # Rows where the trigger-kept job counts differ from a count of video_jobs, read in one
 # statement (one snapshot on both databases); empty when they agree.
 COUNT_DRIFT_SQL = """
-SELECT status, signature, sum(n) FROM (
-  SELECT status, CASE WHEN status = 'failed' THEN error_signature END AS signature, 1 AS n
+SELECT status, provider, signature, sum(n) FROM (
+  SELECT status, provider, CASE WHEN status = 'failed' THEN error_signature END AS signature,
+    1 AS n
   FROM video_jobs
   UNION ALL
-  SELECT status, error_signature, -delta FROM job_status_counts
-) AS both_sides GROUP BY status, signature HAVING sum(n) <> 0
+  SELECT status, provider, error_signature, -delta FROM job_status_counts
+) AS both_sides GROUP BY status, provider, signature HAVING sum(n) <> 0
 """
 
 

@@ -230,6 +230,8 @@ class Stack:
             problems.append(f"completed more than once: {twice}")
         drift = self.sql(COUNT_DRIFT_SQL)
         if drift:
-            problems.append(f"job counts differ from the table (status, signature, n): {drift}")
+            problems.append(
+                f"job counts differ from the table (status, provider, signature, n): {drift}"
+            )
         assert not problems, problems[:20]
         return {job_id: status for job_id, status, _ in rows}

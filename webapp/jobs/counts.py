@@ -1,4 +1,4 @@
-"""Job counts by status, and failed jobs by error signature, at any table size.
+"""Job counts by status (and provider), and failed jobs by error signature, at any table size.
 
 Triggers on ``video_jobs`` (migration ``0003_job_counts``) append a row of deltas to
 ``job_status_counts`` for every insert, delete and change of status (or of a failed job's
@@ -26,6 +26,17 @@ def count_by_status() -> dict[str, int]:
     return result
 
 
+def count_by_status_and_provider() -> dict[tuple[str, str], int]:
+    """Jobs per (status, provider), for the pairs that have any."""
+    total = func.sum(counts.c.delta)
+    rows = db.session.execute(
+        select(counts.c.status, counts.c.provider, total)
+        .group_by(counts.c.status, counts.c.provider)
+        .having(total != 0)
+    )
+    return {(status, provider): int(n) for status, provider, n in rows}
+
+
 def failed_by_signature(limit: int) -> Select:
     """(error_signature, n) for the ``limit`` largest groups of failed jobs, largest first."""
     total = func.sum(counts.c.delta).label("n")
@@ -41,17 +52,17 @@ def failed_by_signature(limit: int) -> Select:
 
 def compact() -> None:
     """Fold the appended deltas into one row per key and commit."""
-    key = (counts.c.status, counts.c.error_signature)
+    key = (counts.c.status, counts.c.provider, counts.c.error_signature)
     if db.engine.dialect.name == "postgresql":
         # One statement: rows appended by transactions that commit meanwhile are not in its
         # snapshot, so they are neither deleted nor summed.
         db.session.execute(
             db.text(
                 "WITH gone AS (DELETE FROM job_status_counts"
-                " RETURNING status, error_signature, delta)"
-                " INSERT INTO job_status_counts (status, error_signature, delta)"
-                " SELECT status, error_signature, sum(delta) FROM gone"
-                " GROUP BY status, error_signature HAVING sum(delta) <> 0"
+                " RETURNING status, provider, error_signature, delta)"
+                " INSERT INTO job_status_counts (status, provider, error_signature, delta)"
+                " SELECT status, provider, error_signature, sum(delta) FROM gone"
+                " GROUP BY status, provider, error_signature HAVING sum(delta) <> 0"
             )
         )
     else:  # SQLite has one writer at a time: sum and delete up to the highest id seen
@@ -61,7 +72,7 @@ def compact() -> None:
         total = func.sum(counts.c.delta)
         db.session.execute(
             insert(counts).from_select(
-                ["status", "error_signature", "delta"],
+                ["status", "provider", "error_signature", "delta"],
                 select(*key, total).where(counts.c.id <= top).group_by(*key).having(total != 0),
             )
         )
@@ -80,8 +91,10 @@ def rebuild() -> dict[str, int]:
     db.session.execute(delete(counts))
     db.session.execute(
         insert(counts).from_select(
-            ["status", "error_signature", "delta"],
-            select(VideoJob.status, signature, func.count()).group_by(VideoJob.status, signature),
+            ["status", "provider", "error_signature", "delta"],
+            select(VideoJob.status, VideoJob.provider, signature, func.count()).group_by(
+                VideoJob.status, VideoJob.provider, signature
+            ),
         )
     )
     db.session.commit()

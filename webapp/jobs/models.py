@@ -140,7 +140,7 @@ class VideoJob(db.Model):
         return f"<VideoJob {self.id} {self.status}>"
 
 
-# Job counts per status (and per error signature for failed jobs) as deltas, appended by
+# Job counts per status and provider (and error signature, for failed jobs) as deltas, appended by
 # triggers on video_jobs (migration 0003_job_counts), summed by webapp.jobs.counts and folded
 # into one row per key by the reconciler. Append-only, so concurrent transactions never wait
 # on a shared counter row, and the dashboard's counts cost the same at any table size.
@@ -149,6 +149,7 @@ job_status_counts = Table(
     db.metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     Column("status", String(16), nullable=False),
+    Column("provider", String(32), nullable=False),
     Column("error_signature", String(64)),
     Column("delta", BigInteger, nullable=False),
 )
