@@ -19,7 +19,7 @@ from sqlalchemy import or_, update
 
 from webapp.extensions import db
 from webapp.timeutil import utcnow
-from webapp.webhooks import signing
+from webapp.webhooks import egress, signing
 from webapp.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -74,14 +74,14 @@ def attempt_delivery(delivery_id: int) -> str:
     started = time.monotonic()
     response, error = None, None
     try:
-        response = httpx.post(
+        response = egress.post(
             endpoint.url,
             content=body,
             headers=headers,
             timeout=config["WEBHOOK_TIMEOUT"],
-            follow_redirects=False,
+            allow_private=config["WEBHOOK_ALLOW_PRIVATE"],
         )
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, egress.EgressRefused) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
     status_code = response.status_code if response is not None else None
     db.session.add(

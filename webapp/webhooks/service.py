@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,11 +12,13 @@ from webapp.ids import new_id
 from webapp.queries import get_owned
 from webapp.timeutil import unix
 from webapp.webhooks import signing
+from webapp.webhooks.egress import default_port, resolve
 from webapp.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 def check_url(url: Any, *, allow_private: bool) -> str:
-    """An http(s) URL; unless allowed, one that resolves only to public addresses."""
+    """An http(s) URL; unless allowed, one that resolves only to public addresses (checked
+    again at every delivery: :mod:`webapp.webhooks.egress`)."""
     if not isinstance(url, str) or len(url) > 2048 or "\x00" in url:
         raise ValueError("'url' must be an http or https URL.")
     parts = urlsplit(url.strip())
@@ -27,14 +27,7 @@ def check_url(url: Any, *, allow_private: bool) -> str:
     if parts.username or parts.password:
         raise ValueError("'url' must not contain credentials.")
     if not allow_private:
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-        except OSError:
-            raise ValueError("'url' host does not resolve.") from None
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global:
-                raise ValueError("'url' resolves to a private or loopback address.")
+        resolve(parts.hostname, default_port(parts), allow_private=False)
     return url.strip()
 
 
