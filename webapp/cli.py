@@ -50,16 +50,18 @@ def revoke_client(client_id: int) -> None:
     "--days",
     type=click.IntRange(min=1),
     default=None,
-    help="Delete final jobs older than this (default JOB_RETENTION_DAYS).",
+    help="Delete final jobs and storyboards older than this (default JOB_RETENTION_DAYS).",
 )
 def cleanup(days: int | None) -> None:
-    """Delete old final jobs and their files."""
+    """Delete old final jobs and finished storyboards, with their files."""
     from flask import current_app
 
-    from webapp.jobs import service
+    from webapp.jobs.service import cleanup_old_jobs
+    from webapp.storyboards.service import cleanup_old_storyboards
 
-    count = service.cleanup_old_jobs(days or current_app.config["JOB_RETENTION_DAYS"])
-    click.echo(f"Deleted {count} jobs.")
+    days = days or current_app.config["JOB_RETENTION_DAYS"]
+    jobs = cleanup_old_jobs(days)
+    click.echo(f"Deleted {jobs} jobs and {cleanup_old_storyboards(days)} storyboards.")
 
 
 @jobs_cli.command("retry")

@@ -38,6 +38,7 @@ class ReconcileReport:
     failed: list[str] = field(default_factory=list)
     redispatched: list[str] = field(default_factory=list)
     cleaned: int = 0
+    cleaned_storyboards: int = 0
     webhooks: int = 0
     compiles: int = 0
     seconds: float = 0.0
@@ -58,16 +59,24 @@ def reconcile_once() -> ReconcileReport:
         redispatch_lost(report)
         report.webhooks = resend_webhooks()
         report.compiles = resend_compiles()
-        report.cleaned = cleanup(config["JOB_RETENTION_DAYS"])
+        report.cleaned, report.cleaned_storyboards = cleanup(config["JOB_RETENTION_DAYS"])
         counts.compact()  # after cleanup: fold in its deletions too
         report.seconds = time.monotonic() - started
-    if report.requeued or report.failed or report.redispatched or report.cleaned:
+    if (
+        report.requeued
+        or report.failed
+        or report.redispatched
+        or report.cleaned
+        or report.cleaned_storyboards
+    ):
         log.info(
-            "reconciled: requeued=%d failed=%d redispatched=%d cleaned=%d in %.2fs",
+            "reconciled: requeued=%d failed=%d redispatched=%d cleaned=%d jobs, %d storyboards"
+            " in %.2fs",
             len(report.requeued),
             len(report.failed),
             len(report.redispatched),
             report.cleaned,
+            report.cleaned_storyboards,
             report.seconds,
         )
     return report
@@ -208,9 +217,12 @@ def resend_compiles() -> int:
     return len(ids)
 
 
-def cleanup(retention_days: int) -> int:
+def cleanup(retention_days: int) -> tuple[int, int]:
+    """Retention: (jobs, storyboards) deleted with their files."""
     from webapp.api.idempotency import purge_expired
     from webapp.jobs.service import cleanup_old_jobs
+    from webapp.storyboards.service import cleanup_old_storyboards
 
     purge_expired()
-    return cleanup_old_jobs(retention_days)
+    jobs = cleanup_old_jobs(retention_days)
+    return jobs, cleanup_old_storyboards(retention_days)

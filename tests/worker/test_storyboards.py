@@ -172,3 +172,40 @@ def test_an_endpoint_answering_410_is_disabled(client, auth, worker, receiver, s
     time.sleep(0.3)
     assert len(receiver.requests) == 1
     assert json.loads(receiver.requests[0][1])["data"]["id"] == first
+
+
+def test_retention_deletes_old_finished_storyboards_with_their_scenes_and_film(
+    client, auth, app, worker, runner
+):
+    from datetime import timedelta
+
+    from webapp.extensions import db
+    from webapp.jobs.models import VideoJob
+    from webapp.storyboards.models import Storyboard
+    from webapp.timeutil import utcnow
+
+    body = {"title": "t", "size": "320x180", "seconds": "1", "scenes": ["a", "b"]}
+    old, recent = (client.post("/v1/storyboards", headers=auth, json=body).get_json() for _ in "ab")
+    for board in (old, recent):
+        wait_storyboard(client, auth, board["id"])
+    worker.stop()  # nothing runs the third one: it stays queued
+    unfinished = client.post("/v1/storyboards", headers=auth, json=body).get_json()
+    media = Path(app.config["MEDIA_ROOT"])
+    assert (media / "storyboards" / old["id"] / "film.mp4").exists()
+    with app.app_context():
+        days = app.config["JOB_RETENTION_DAYS"] + 1
+        for board_id in (old["id"], unfinished["id"]):
+            db.session.get(Storyboard, board_id).created_at = utcnow() - timedelta(days=days)
+        db.session.commit()
+    result = runner.invoke(args=["jobs", "cleanup"])
+    assert result.output.strip() == "Deleted 0 jobs and 1 storyboards.", result.output
+    with app.app_context():
+        assert db.session.get(Storyboard, old["id"]) is None
+        assert db.session.get(Storyboard, recent["id"]) is not None
+        assert db.session.get(Storyboard, unfinished["id"]) is not None, "a scene is queued"
+        remaining = set(db.session.scalars(db.select(VideoJob.storyboard_id)))
+    assert remaining == {recent["id"], unfinished["id"]}
+    assert not (media / "storyboards" / old["id"]).exists()
+    assert (media / "storyboards" / recent["id"] / "film.mp4").exists()
+    for scene in old["scenes"]:
+        assert not (media / "jobs" / scene["id"]).exists()

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from webapp.extensions import db
 from webapp.ids import new_id
 from webapp.jobs.dispatch import dispatch_jobs
-from webapp.jobs.models import JobStatus, VideoJob
+from webapp.jobs.models import FINAL_STATUSES, JobAttempt, JobStatus, VideoJob
 from webapp.jobs.params import VideoParams
 from webapp.jobs.service import build_job, cancel_job, list_by_storyboard
 from webapp.queries import get_owned, keyset_page
 from webapp.storyboards.models import Storyboard
 from webapp.timeutil import utcnow
+from worker.storage import get_storage
 
 STYLE_PRESETS = {
     "cinematic": "Cinematic, anamorphic 35mm look, shallow depth of field, dramatic light",
@@ -195,3 +197,53 @@ def send_compile(storyboard_id: str) -> None:
         compile_storyboard.send(storyboard_id)
     except BROKER_ERRORS:
         current_app.logger.warning("compile of %s left for the reconciler", storyboard_id)
+
+
+def cleanup_old_storyboards(days: int, *, batch: int = 200) -> int:
+    """Delete storyboards created more than ``days`` ago that have nothing left to run (every
+    remaining scene final, no compile queued or running), with their remaining scenes and
+    every file, the compiled film included -- retention for storyboards, which
+    :func:`webapp.jobs.service.cleanup_old_jobs` leaves behind without their scenes."""
+    cutoff = utcnow() - timedelta(days=days)
+    storage = get_storage()
+    unfinished = (
+        select(VideoJob.id)
+        .where(VideoJob.storyboard_id == Storyboard.id, VideoJob.status.not_in(FINAL_STATUSES))
+        .exists()
+    )
+    deleted = 0
+    while True:
+        ids = list(
+            db.session.scalars(
+                select(Storyboard.id)
+                .where(
+                    Storyboard.created_at < cutoff,
+                    ~unfinished,
+                    Storyboard.compile_status.is_(None)
+                    | Storyboard.compile_status.not_in(("queued", "running")),
+                )
+                .limit(batch)
+            )
+        )
+        if not ids:
+            return deleted
+        scene_ids = list(
+            db.session.scalars(select(VideoJob.id).where(VideoJob.storyboard_id.in_(ids)))
+        )
+        db.session.execute(delete(JobAttempt).where(JobAttempt.job_id.in_(scene_ids)))
+        db.session.execute(
+            delete(VideoJob)
+            .where(VideoJob.id.in_(scene_ids))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            delete(Storyboard)
+            .where(Storyboard.id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        for job_id in scene_ids:
+            storage.delete_job(job_id)
+        for storyboard_id in ids:
+            storage.delete(f"storyboards/{storyboard_id}")
+        deleted += len(ids)
