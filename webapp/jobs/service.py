@@ -259,6 +259,17 @@ def retry_failed(job_ids: list[str], *, batch: int = 500) -> list[str]:
     return retried
 
 
+def delete_rows(job_ids: list[str]) -> None:
+    """Delete jobs and their attempt rows, uncommitted: the caller commits, then deletes the
+    files (a failed commit must not leave rows whose files are gone)."""
+    db.session.execute(delete(JobAttempt).where(JobAttempt.job_id.in_(job_ids)))
+    db.session.execute(
+        delete(VideoJob)
+        .where(VideoJob.id.in_(job_ids))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def cleanup_old_jobs(days: int, *, batch: int = 500) -> int:
     """Delete final jobs created more than ``days`` ago, and their files (the seed's
     ``cleanupOldJobs``). Runs in batches so a large backlog never holds one long lock."""
@@ -275,12 +286,7 @@ def cleanup_old_jobs(days: int, *, batch: int = 500) -> int:
         )
         if not ids:
             return deleted
-        db.session.execute(delete(JobAttempt).where(JobAttempt.job_id.in_(ids)))
-        db.session.execute(
-            delete(VideoJob)
-            .where(VideoJob.id.in_(ids))
-            .execution_options(synchronize_session=False)
-        )
+        delete_rows(ids)
         db.session.commit()
         for job_id in ids:
             storage.delete_job(job_id)

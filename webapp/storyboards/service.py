@@ -14,9 +14,9 @@ from sqlalchemy import delete, func, select, update
 from webapp.extensions import db
 from webapp.ids import new_id
 from webapp.jobs.dispatch import dispatch_jobs
-from webapp.jobs.models import FINAL_STATUSES, JobAttempt, JobStatus, VideoJob
+from webapp.jobs.models import FINAL_STATUSES, JobStatus, VideoJob
 from webapp.jobs.params import VideoParams
-from webapp.jobs.service import build_job, cancel_job, list_by_storyboard
+from webapp.jobs.service import build_job, cancel_job, delete_rows, list_by_storyboard
 from webapp.queries import get_owned, keyset_page
 from webapp.storyboards.models import Storyboard
 from webapp.timeutil import utcnow
@@ -230,12 +230,7 @@ def cleanup_old_storyboards(days: int, *, batch: int = 200) -> int:
         scene_ids = list(
             db.session.scalars(select(VideoJob.id).where(VideoJob.storyboard_id.in_(ids)))
         )
-        db.session.execute(delete(JobAttempt).where(JobAttempt.job_id.in_(scene_ids)))
-        db.session.execute(
-            delete(VideoJob)
-            .where(VideoJob.id.in_(scene_ids))
-            .execution_options(synchronize_session=False)
-        )
+        delete_rows(scene_ids)
         db.session.execute(
             delete(Storyboard)
             .where(Storyboard.id.in_(ids))
