@@ -100,7 +100,7 @@ def compile_storyboard(storyboard_id: str) -> str:
         with storage.workdir() as workdir:
             film = workdir / "film.mp4"
             mode = concat(inputs, film, board.size)
-            relative = storage.put_file(f"storyboards/{storyboard_id}/film.mp4", film)
+            relative = storage.put_file(storage.film(storyboard_id), film)
     except Exception as exc:  # noqa: BLE001 - recorded on the storyboard
         log.exception("compile of %s failed", storyboard_id)
         board.compile_status, board.compile_error = "failed", f"{type(exc).__name__}: {exc}"

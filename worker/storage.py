@@ -70,6 +70,16 @@ class MediaStorage:
     def delete_job(self, job_id: str) -> None:
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
+    @staticmethod
+    def film(storyboard_id: str) -> str:
+        """Where a storyboard's compiled film lives, relative to the root."""
+        if "/" in storyboard_id or storyboard_id.startswith("."):
+            raise ValueError(f"bad storyboard id {storyboard_id!r}")
+        return f"storyboards/{storyboard_id}/film.mp4"
+
+    def delete_storyboard(self, storyboard_id: str) -> None:
+        self.delete(str(Path(self.film(storyboard_id)).parent))
+
     def delete(self, relative: str) -> None:
         path = self.resolve(relative)
         if path.is_dir():

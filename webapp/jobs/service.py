@@ -181,8 +181,7 @@ def delete_job(job_id: str, *, client_id: int | None = None) -> bool:
     job = get_job(job_id, client_id=client_id)
     if job is None:
         return False
-    db.session.execute(delete(JobAttempt).where(JobAttempt.job_id == job_id))
-    db.session.delete(job)
+    delete_rows([job_id])
     db.session.commit()
     get_storage().delete_job(job_id)
     return True

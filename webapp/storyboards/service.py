@@ -240,5 +240,5 @@ def cleanup_old_storyboards(days: int, *, batch: int = 200) -> int:
         for job_id in scene_ids:
             storage.delete_job(job_id)
         for storyboard_id in ids:
-            storage.delete(f"storyboards/{storyboard_id}")
+            storage.delete_storyboard(storyboard_id)
         deleted += len(ids)
